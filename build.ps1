@@ -1,0 +1,187 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    The one entry point for building, testing, benchmarking and packaging NetDumplings.
+.DESCRIPTION
+    Build    compiles the engine and the cmdlets into module/bin, so Import-Module ./NetDumplings.psd1 works.
+    Test     builds, runs the xunit tests of the engine and the Pester tests of the module (in a child
+             pwsh -NoProfile against the built module) and ends with one line: N passed, N failed, N skipped.
+    Bench    builds and runs the benchmark harness under bench/ (Release), printing tables of figures.
+    Package  lays out out/module/NetDumplings (a module folder) and out/repo/NetDumplings.<ver>.nupkg,
+             which Install-PSResource can install from a local repository.
+    Install  packages, then installs the module for the current user so Import-Module NetDumplings works anywhere.
+    Demo     builds and runs the demo (hub + kitchen replaying examples/ + eater); added by the demo work.
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Bench', 'Package', 'Install', 'Demo')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Bench: run only the scenarios whose names match these wildcards.
+    [string[]] $Scenario = @('*'),
+
+    # Test: run only Pester files whose names match these wildcards (xunit runs whole unless -SkipXunit).
+    [string[]] $PesterFilter = @('*'),
+    [switch] $SkipXunit,
+    [switch] $SkipPester
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$Root = $PSScriptRoot
+$OutDir = Join-Path $Root 'out'
+$ModuleBin = Join-Path $Root 'module/bin'
+$PesterVersion = '5.7.1'
+
+function Invoke-Native {
+    # Runs a native command and stops the build when it fails.
+    param([string] $Command, [string[]] $Arguments)
+    & $Command @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "'$Command $($Arguments -join ' ')' failed with exit code $LASTEXITCODE." }
+}
+
+function Test-IsRoot { (Get-Command id -ErrorAction SilentlyContinue) -and ((id -u) -eq '0') }
+
+function Install-DebianPackage {
+    <# Installs missing Debian packages when this is root with apt-get; otherwise says what to run.
+       -Optional packages only warn: the tests that need them skip with the same advice. #>
+    param([string[]] $Name, [switch] $Optional)
+    if (-not $IsLinux -or -not (Get-Command dpkg-query -ErrorAction SilentlyContinue)) { return }
+    $missing = @($Name | Where-Object {
+        $status = dpkg-query -W -f '${Status}' $_ 2>$null
+        $status -notmatch 'install ok installed'
+    })
+    if (-not $missing) { return }
+    if ((Test-IsRoot) -and (Get-Command apt-get -ErrorAction SilentlyContinue)) {
+        Write-Host "Installing Debian packages: $($missing -join ', ')"
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        & apt-get update -qq | Out-Null
+        & apt-get install -y -qq @missing | Out-Null
+        if ($LASTEXITCODE -eq 0) { return }
+    }
+    $message = "Missing Debian packages: $($missing -join ', '). Install them with: sudo apt-get install -y $($missing -join ' ')"
+    if ($Optional) { Write-Warning $message } else { throw $message }
+}
+
+function Invoke-Build {
+    # libpcap is what SharpPcap loads at run time; reading pcap files needs it too.
+    Install-DebianPackage libpcap0.8
+    Write-Host "Building NetDumplings ($Configuration) into module/bin"
+    Invoke-Native dotnet @('publish', "$Root/src/NetDumplings.PowerShell/NetDumplings.PowerShell.csproj",
+        '-c', $Configuration, '-o', $ModuleBin, '--nologo', '-v', 'quiet', '-p:GenerateDocumentationFile=false')
+}
+
+function Get-PesterModulePath {
+    $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $psd1 = Join-Path $packages "pester/$PesterVersion/tools/Pester.psd1"
+    if (-not (Test-Path $psd1)) {
+        Invoke-Native dotnet @('restore', "$Root/tools/Pester/Pester.csproj", '--nologo', '-v', 'quiet')
+    }
+    if (-not (Test-Path $psd1)) { throw "Pester $PesterVersion was restored but $psd1 is missing." }
+    $psd1
+}
+
+function Invoke-XunitTests {
+    $results = Join-Path $OutDir 'test'
+    $trx = Join-Path $results 'xunit.trx'
+    Remove-Item $trx -ErrorAction SilentlyContinue
+    & dotnet test "$Root/tests/NetDumplings.Tests/NetDumplings.Tests.csproj" -c $Configuration --nologo `
+        --logger 'trx;LogFileName=xunit.trx' --logger 'console;verbosity=normal' --results-directory $results
+    if (-not (Test-Path $trx)) {
+        Write-Host 'xunit: the test run produced no results (build failure?)'
+        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }
+    }
+    $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+    [pscustomobject]@{
+        Passed  = [int]$counters.passed
+        Failed  = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        Skipped = [int]$counters.total - [int]$counters.executed
+    }
+}
+
+function Invoke-PesterTests {
+    $summary = Join-Path $OutDir 'test/pester-summary.json'
+    Remove-Item $summary -ErrorAction SilentlyContinue
+    $pwsh = Join-Path $PSHOME 'pwsh'   # under `dotnet pwsh`, the process path is dotnet itself
+    # Passed in the environment: pwsh on Unix would expand a '*' argument against the file system.
+    $env:ND_PESTER_FILTER = $PesterFilter -join ','
+    & $pwsh -NoProfile -NonInteractive -File "$Root/tools/Invoke-PesterTests.ps1" `
+        -PesterPath (Get-PesterModulePath) -TestPath "$Root/tests" -SummaryPath $summary
+    if (-not (Test-Path $summary)) {
+        Write-Host 'Pester: the run ended before writing its summary'
+        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }
+    }
+    Get-Content -Raw $summary | ConvertFrom-Json
+}
+
+function Invoke-Test {
+    Invoke-Build
+    # Optional peers for compatibility and capture tests; tests skip with advice when absent.
+    Install-DebianPackage -Optional python3-websockets, tcpreplay, iproute2
+    $parts = @()
+    if (-not $SkipXunit) { $parts += Invoke-XunitTests }
+    if (-not $SkipPester) { $parts += Invoke-PesterTests }
+    $passed = ($parts | Measure-Object Passed -Sum).Sum
+    $failed = ($parts | Measure-Object Failed -Sum).Sum
+    $skipped = ($parts | Measure-Object Skipped -Sum).Sum
+    Write-Host ''
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
+    if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    Invoke-Native dotnet @('run', '--project', "$Root/bench/NetDumplings.Bench/NetDumplings.Bench.csproj", '-c', 'Release',
+        '--nologo', '--', '--scenario', ($Scenario -join ','), '--module', "$Root/NetDumplings.psd1")
+}
+
+function Invoke-Package {
+    Invoke-Build
+    $manifest = Import-PowerShellDataFile "$Root/NetDumplings.psd1"
+    $moduleDir = Join-Path $OutDir 'module/NetDumplings'
+    $repoDir = Join-Path $OutDir 'repo'
+    Remove-Item $moduleDir, $repoDir -Recurse -Force -ErrorAction SilentlyContinue
+    New-Item -ItemType Directory -Force -Path "$moduleDir/module", $repoDir | Out-Null
+    Copy-Item "$Root/NetDumplings.psd1", "$Root/README.md" $moduleDir
+    Copy-Item "$Root/module/*" "$moduleDir/module" -Recurse -Exclude 'obj'
+    Compress-PSResource -Path $moduleDir -DestinationPath $repoDir
+    $nupkg = Get-ChildItem $repoDir -Filter '*.nupkg' | Select-Object -First 1
+    if (-not $nupkg) { throw "Compress-PSResource made no .nupkg in $repoDir." }
+    Write-Host "Module folder: $moduleDir"
+    Write-Host "Package:       $($nupkg.FullName) (version $($manifest.ModuleVersion))"
+    $nupkg
+}
+
+function Invoke-Install {
+    $nupkg = Invoke-Package
+    $repoName = 'NetDumplingsLocal'
+    if (Get-PSResourceRepository -Name $repoName -ErrorAction SilentlyContinue) { Unregister-PSResourceRepository -Name $repoName }
+    Register-PSResourceRepository -Name $repoName -Uri $nupkg.DirectoryName -Trusted
+    try {
+        Install-PSResource -Name NetDumplings -Repository $repoName -Scope CurrentUser -Reinstall -TrustRepository
+    }
+    finally { Unregister-PSResourceRepository -Name $repoName }
+    Write-Host 'Installed. In any pwsh: Import-Module NetDumplings'
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $demo = Join-Path $Root 'examples/Start-Demo.ps1'
+    if (-not (Test-Path $demo)) { throw "The demo script $demo is not there yet." }
+    & (Join-Path $PSHOME 'pwsh') -NoProfile -File $demo -ModulePath "$Root/NetDumplings.psd1"
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Test' { Invoke-Test }
+    'Bench' { Invoke-Bench }
+    'Package' { Invoke-Package | Out-Null }
+    'Install' { Invoke-Install }
+    'Demo' { Invoke-Demo }
+}

@@ -1,0 +1,319 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace NetDumplings;
+
+/// <summary>
+/// Reads and writes dumplings in the wire format of the Python netdumplings (see PROTOCOL.md):
+/// <c>{"metadata": {"chef", "kitchen", "creation_time", "driver"}, "payload": any}</c>.
+/// Every dumpling passes through here, so it works on UTF-8 bytes with Utf8JsonReader/Writer
+/// and never builds a DOM for the envelope.
+/// </summary>
+public static class DumplingCodec
+{
+    /// <summary>Nesting allowed in a payload. Python's json accepts ~1000 levels; so do we.</summary>
+    public const int MaxDepth = 1000;
+
+    internal static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth };
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        // Keep non-ASCII text readable on the wire; any JSON parser reads it the same.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        MaxDepth = MaxDepth,
+        SkipValidation = true,
+    };
+
+    /// <summary>Options used to serialise payload objects that are not already JSON.</summary>
+    public static JsonSerializerOptions PayloadSerializerOptions { get; } = new()
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        MaxDepth = MaxDepth,
+        IncludeFields = true,
+    };
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+
+    /// <summary>Seconds since the Unix epoch, with a fraction, as <c>creation_time</c> wants them.</summary>
+    public static double Now() => Dumpling.ToEpochSeconds(DateTimeOffset.UtcNow);
+
+    // ---------------------------------------------------------------- reading
+
+    /// <summary>
+    /// Parses a dumpling strictly: valid JSON, an object with <c>metadata</c> (an object with a string
+    /// <c>chef</c>, a string or null <c>kitchen</c>, a number <c>creation_time</c>, a <c>driver</c> of
+    /// "packet" or "interval") and a <c>payload</c>. Unknown keys are allowed and kept.
+    /// </summary>
+    /// <exception cref="DumplingFormatException">The message says exactly what is wrong.</exception>
+    public static Dumpling Parse(ReadOnlyMemory<byte> utf8Json)
+    {
+        if (!TryParse(utf8Json, out var dumpling, out var error))
+            throw new DumplingFormatException(error!);
+        return dumpling!;
+    }
+
+    /// <summary>Parses a dumpling from JSON text. See <see cref="Parse(ReadOnlyMemory{byte})"/>.</summary>
+    public static Dumpling Parse(string json) => Parse(Encoding.UTF8.GetBytes(json));
+
+    /// <summary>Strict parse without exceptions for bad input; <paramref name="error"/> says what is wrong.</summary>
+    public static bool TryParse(ReadOnlyMemory<byte> utf8Json, out Dumpling? dumpling, out string? error)
+    {
+        dumpling = null;
+        if (!Scan(utf8Json.Span, strict: true, out var fields, out error))
+            return false;
+        dumpling = new Dumpling(utf8Json, fields.Chef!, fields.Kitchen, fields.CreationTime, fields.Driver,
+            fields.PayloadStart, fields.PayloadLength);
+        return true;
+    }
+
+    /// <summary>
+    /// The hub's rule, as the original's: a message is a dumpling when it is JSON and has
+    /// <c>metadata.chef</c>. Returns the chef (a string, or the raw JSON of a non-string chef) and the
+    /// kitchen (null when absent or not a string) for hub-side filtering.
+    /// </summary>
+    public static bool TryReadEnvelope(ReadOnlySpan<byte> utf8Json, out string? chef, out string? kitchen, out string? error)
+    {
+        var ok = Scan(utf8Json, strict: false, out var fields, out error);
+        chef = fields.Chef;
+        kitchen = fields.Kitchen;
+        return ok;
+    }
+
+    private struct Fields
+    {
+        public string? Chef;
+        public string? Kitchen;
+        public double CreationTime;
+        public DumplingDriver Driver;
+        public int PayloadStart;
+        public int PayloadLength;
+    }
+
+    private static bool Scan(ReadOnlySpan<byte> json, bool strict, out Fields fields, out string? error)
+    {
+        fields = default;
+        error = null;
+        bool sawMetadata = false, sawPayload = false, sawChef = false, sawTime = false, sawDriver = false;
+        if (json.Trim(" \t\r\n"u8).IsEmpty)
+            return Fail(out error, "the message is empty; a dumpling is a JSON object");
+        // The reader checks only the bytes it decodes; a peer's text must be UTF-8 throughout.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+            return Fail(out error, "the message is not valid JSON: it is not valid UTF-8 text");
+        try
+        {
+            var reader = new Utf8JsonReader(json, ReaderOptions);
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+                return Fail(out error, $"a dumpling must be a JSON object, but this message is {Describe(reader.TokenType)}");
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("metadata"u8))
+                {
+                    sawMetadata = true;
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                        return Fail(out error, $"'metadata' must be an object, but it is {Describe(reader.TokenType)}");
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        if (reader.ValueTextEquals("chef"u8))
+                        {
+                            sawChef = true;
+                            reader.Read();
+                            if (reader.TokenType == JsonTokenType.String)
+                                fields.Chef = reader.GetString();
+                            else if (strict)
+                                return Fail(out error, $"'metadata.chef' must be a string, but it is {Describe(reader.TokenType)}");
+                            else
+                            {
+                                var start = (int)reader.TokenStartIndex;
+                                reader.Skip();
+                                fields.Chef = Encoding.UTF8.GetString(json[start..(int)reader.BytesConsumed]);
+                            }
+                        }
+                        else if (reader.ValueTextEquals("kitchen"u8))
+                        {
+                            reader.Read();
+                            if (reader.TokenType == JsonTokenType.String)
+                                fields.Kitchen = reader.GetString();
+                            else if (reader.TokenType == JsonTokenType.Null)
+                                fields.Kitchen = null;
+                            else if (strict)
+                                return Fail(out error, $"'metadata.kitchen' must be a string or null, but it is {Describe(reader.TokenType)}");
+                            else
+                                reader.Skip();
+                        }
+                        else if (strict && reader.ValueTextEquals("creation_time"u8))
+                        {
+                            sawTime = true;
+                            reader.Read();
+                            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDouble(out fields.CreationTime))
+                                return Fail(out error, $"'metadata.creation_time' must be a number of seconds since the Unix epoch, but it is {Describe(reader.TokenType)}");
+                        }
+                        else if (strict && reader.ValueTextEquals("driver"u8))
+                        {
+                            sawDriver = true;
+                            reader.Read();
+                            if (reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("packet"u8))
+                                fields.Driver = DumplingDriver.Packet;
+                            else if (reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("interval"u8))
+                                fields.Driver = DumplingDriver.Interval;
+                            else
+                                return Fail(out error, reader.TokenType == JsonTokenType.String
+                                    ? $"'metadata.driver' must be \"packet\" or \"interval\", but it is \"{reader.GetString()}\""
+                                    : $"'metadata.driver' must be \"packet\" or \"interval\", but it is {Describe(reader.TokenType)}");
+                        }
+                        else
+                        {
+                            reader.Read();
+                            reader.Skip();
+                        }
+                    }
+                }
+                else if (reader.ValueTextEquals("payload"u8))
+                {
+                    sawPayload = true;
+                    reader.Read();
+                    fields.PayloadStart = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    fields.PayloadLength = (int)reader.BytesConsumed - fields.PayloadStart;
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+            // Anything after the root object is an error the reader reports here.
+            if (reader.Read())
+                return Fail(out error, "there is more JSON after the dumpling's closing brace");
+        }
+        catch (JsonException e)
+        {
+            return Fail(out error, $"the message is not valid JSON: {e.Message}");
+        }
+
+        if (!sawMetadata) return Fail(out error, "the dumpling has no 'metadata' object");
+        if (!sawChef) return Fail(out error, "the dumpling has no 'metadata.chef'");
+        if (!strict) return true;
+        if (!sawTime) return Fail(out error, "the dumpling has no 'metadata.creation_time'");
+        if (!sawDriver) return Fail(out error, "the dumpling has no 'metadata.driver'");
+        if (!sawPayload) return Fail(out error, "the dumpling has no 'payload'");
+        return true;
+    }
+
+    private static bool Fail(out string? error, string message)
+    {
+        error = message;
+        return false;
+    }
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        _ => token.ToString(),
+    };
+
+    // ---------------------------------------------------------------- writing
+
+    /// <summary>
+    /// Encodes a dumpling. <paramref name="payload"/> may be a <see cref="JsonElement"/>, a
+    /// <see cref="JsonDocument"/>, a <see cref="RawJsonPayload"/> (JSON text already encoded), or any
+    /// object System.Text.Json can serialise. A null payload is the JSON null; the protocol says a
+    /// handler that returns nothing makes no dumpling, which is the caller's decision.
+    /// </summary>
+    public static Dumpling Create(string chef, string? kitchen, DumplingDriver driver, object? payload, double? creationTime = null)
+    {
+        ArgumentNullException.ThrowIfNull(chef);
+        var time = creationTime ?? Now();
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = t_writer;
+        if (writer is null)
+            t_writer = writer = new Utf8JsonWriter(buffer, WriterOptions);
+        else
+            writer.Reset(buffer);
+
+        try
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("metadata"u8);
+            writer.WriteString("chef"u8, chef);
+            if (kitchen is null) writer.WriteNull("kitchen"u8);
+            else writer.WriteString("kitchen"u8, kitchen);
+            writer.WriteNumber("creation_time"u8, time);
+            writer.WriteString("driver"u8, driver == DumplingDriver.Packet ? "packet"u8 : "interval"u8);
+            writer.WriteEndObject();
+            writer.WritePropertyName("payload"u8);
+            writer.Flush();
+            var payloadStart = buffer.WrittenCount;
+            WritePayload(writer, payload);
+            writer.Flush();
+            var payloadLength = buffer.WrittenCount - payloadStart;
+            writer.WriteEndObject();
+            writer.Flush();
+            return new Dumpling(buffer.WrittenSpan.ToArray(), chef, kitchen, time, driver, payloadStart, payloadLength);
+        }
+        catch
+        {
+            // A half-written writer must not leak into the next call on this thread.
+            t_writer = null;
+            throw;
+        }
+    }
+
+    private static void WritePayload(Utf8JsonWriter writer, object? payload)
+    {
+        switch (payload)
+        {
+            case null:
+                writer.WriteNullValue();
+                break;
+            case JsonElement element:
+                element.WriteTo(writer);
+                break;
+            case JsonDocument document:
+                document.RootElement.WriteTo(writer);
+                break;
+            case RawJsonPayload raw:
+                // Validated: a payload that is not one JSON value would corrupt the whole dumpling.
+                ValidateRawPayload(raw.Utf8Json.Span);
+                writer.WriteRawValue(raw.Utf8Json.Span, skipInputValidation: true);
+                break;
+            default:
+                JsonSerializer.Serialize(writer, payload, payload.GetType(), PayloadSerializerOptions);
+                break;
+        }
+    }
+
+    private static void ValidateRawPayload(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, ReaderOptions);
+            if (!reader.Read())
+                throw new DumplingFormatException("the payload JSON is empty");
+            reader.Skip();
+            if (reader.Read())
+                throw new DumplingFormatException("the payload JSON holds more than one value");
+        }
+        catch (JsonException e)
+        {
+            throw new DumplingFormatException($"the payload is not valid JSON: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>A payload that is already JSON text (UTF-8); it is written into the dumpling as is.</summary>
+public readonly record struct RawJsonPayload(ReadOnlyMemory<byte> Utf8Json)
+{
+    public RawJsonPayload(string json) : this(Encoding.UTF8.GetBytes(json)) { }
+}
