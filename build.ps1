@@ -136,8 +136,10 @@ function Invoke-Test {
 
 function Invoke-Bench {
     Invoke-Build
+    # Scenario wildcards go in the environment: pwsh on Unix would expand a '*' argument against the file system.
+    $env:ND_BENCH_SCENARIO = $Scenario -join ','
     Invoke-Native dotnet @('run', '--project', "$Root/bench/NetDumplings.Bench/NetDumplings.Bench.csproj", '-c', 'Release',
-        '--nologo', '--', '--scenario', ($Scenario -join ','), '--module', "$Root/NetDumplings.psd1")
+        '--', '--module', "$Root/NetDumplings.psd1")
 }
 
 function Invoke-Package {

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace NetDumplings.Bench;
+
+public interface IBenchScenario
+{
+    string Name { get; }
+    string Description { get; }
+    Task RunAsync(BenchOptions options);
+}
+
+public sealed record BenchOptions(IReadOnlyList<string> Patterns, string? ModulePath, int Repeats)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        var patterns = (Environment.GetEnvironmentVariable("ND_BENCH_SCENARIO") ?? "*").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+        string? module = null;
+        var repeats = 5;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--scenario": patterns = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries).ToList(); break;
+                case "--module": module = args[++i]; break;
+                case "--repeats": repeats = int.Parse(args[++i]); break;
+                default: throw new ArgumentException($"Unknown argument '{args[i]}'. Use --scenario a,b* --module path --repeats N.");
+            }
+        }
+        return new BenchOptions(patterns, module, repeats);
+    }
+
+    public bool Matches(string name) => Patterns.Any(p =>
+        Regex.IsMatch(name, "^" + Regex.Escape(p).Replace("\\*", ".*").Replace("\\?", ".") + "$", RegexOptions.IgnoreCase));
+}
+
+public static class Measure
+{
+    /// <summary>Runs <paramref name="body"/> (returning how many operations it did) and returns operations per second.</summary>
+    public static double Rate(Func<long> body)
+    {
+        var sw = Stopwatch.StartNew();
+        var ops = body();
+        return ops / sw.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Bytes allocated on this thread per operation.</summary>
+    public static double AllocatedPerOp(long ops, Action body)
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        body();
+        return (GC.GetAllocatedBytesForCurrentThread() - before) / (double)ops;
+    }
+
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        var mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    public static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100 * sorted.Length) - 1)];
+
+    /// <summary>The median of <paramref name="repeats"/> runs of <paramref name="run"/>.</summary>
+    public static double MedianOf(int repeats, Func<double> run) => Median(Enumerable.Range(0, repeats).Select(_ => run()));
+}
+
+/// <summary>Prints a plain Markdown table, so figures paste straight into the README.</summary>
+public sealed class BenchTable(params string[] headers)
+{
+    private readonly List<string[]> _rows = [];
+
+    public void Add(params object[] cells) => _rows.Add(cells.Select(Format).ToArray());
+
+    private static string Format(object cell) => cell switch
+    {
+        double d when double.IsNaN(d) => "n/a",
+        double d when Math.Abs(d) >= 100 => d.ToString("N0"),
+        double d => d.ToString("0.###"),
+        _ => cell.ToString() ?? "",
+    };
+
+    public void Print()
+    {
+        var widths = headers.Select((h, i) => Math.Max(h.Length, _rows.Count == 0 ? 0 : _rows.Max(r => r[i].Length))).ToArray();
+        string Line(IEnumerable<string> cells) => "| " + string.Join(" | ", cells.Select((c, i) => c.PadRight(widths[i]))) + " |";
+        Console.WriteLine(Line(headers));
+        Console.WriteLine("| " + string.Join(" | ", widths.Select(w => new string('-', w))) + " |");
+        foreach (var row in _rows) Console.WriteLine(Line(row));
+    }
+}

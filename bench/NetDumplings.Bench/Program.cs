@@ -1,0 +1,25 @@
+using NetDumplings.Bench;
+
+// The benchmark harness behind `./build.ps1 -Task Bench`. Each scenario measures itself and its
+// baseline in the same run (these machines are noisy: only same-run ratios and medians mean much).
+var options = BenchOptions.Parse(args);
+var scenarios = new IBenchScenario[]
+{
+    new CodecBench(),
+};
+
+var selected = scenarios.Where(s => options.Matches(s.Name)).ToList();
+if (selected.Count == 0)
+{
+    Console.Error.WriteLine($"No scenario matches '{string.Join(",", options.Patterns)}'. Scenarios: {string.Join(", ", scenarios.Select(s => s.Name))}");
+    return 2;
+}
+
+Console.WriteLine($"NetDumplings bench: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+foreach (var scenario in selected)
+{
+    Console.WriteLine();
+    Console.WriteLine($"## {scenario.Name}: {scenario.Description}");
+    await scenario.RunAsync(options);
+}
+return 0;
