@@ -1,0 +1,48 @@
+using PacketDotNet;
+
+namespace NetDumplings.Chefs;
+
+/// <summary>
+/// One captured packet as a chef sees it: capture time, the raw bytes (a copy the chef may keep),
+/// the link type, and the PacketDotNet packet, parsed on first read and shared by every C# chef.
+/// PacketDotNet parses lazily and is not thread-safe: use <see cref="Packet"/> only on the thread
+/// that handed you the packet.
+/// </summary>
+public sealed class ChefPacket
+{
+    private readonly byte[] _data;
+    private Packet? _packet;
+
+    public ChefPacket(byte[] data, DateTimeOffset timestamp, LinkLayers linkType, int originalLength = -1, string? source = null)
+    {
+        _data = data ?? throw new ArgumentNullException(nameof(data));
+        Timestamp = timestamp;
+        LinkType = linkType;
+        OriginalLength = originalLength < 0 ? data.Length : originalLength;
+        Source = source;
+    }
+
+    /// <summary>When the packet was captured (from the capture, not when a chef saw it).</summary>
+    public DateTimeOffset Timestamp { get; }
+
+    /// <summary>The capture time in seconds since the Unix epoch, as dumpling payloads carry times.</summary>
+    public double EpochSeconds => Dumpling.ToEpochSeconds(Timestamp);
+
+    /// <summary>The captured bytes (up to the snap length).</summary>
+    public ReadOnlyMemory<byte> Data => _data;
+
+    /// <summary>The packet's length on the wire (may exceed <see cref="Data"/> when the capture was truncated).</summary>
+    public int OriginalLength { get; }
+
+    /// <summary>The link-layer type of the capture (Ethernet, Linux cooked capture, raw IP, ...).</summary>
+    public LinkLayers LinkType { get; }
+
+    /// <summary>Where the packet came from: the interface name, or the capture file's path.</summary>
+    public string? Source { get; }
+
+    /// <summary>The parsed packet; parsed once, on first read.</summary>
+    public Packet Packet => _packet ??= Packet.ParsePacket(LinkType, _data);
+
+    /// <summary>The layer of type <typeparamref name="T"/> (IPv4Packet, UdpPacket, ArpPacket, ...) or null.</summary>
+    public T? Extract<T>() where T : Packet => Packet.Extract<T>();
+}
