@@ -13,6 +13,8 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'ConvertFrom-DumplingJson'
+        'Get-DumplingChef'
+        'Start-DumplingKitchen'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -61,6 +61,9 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
 
     public DumplingKitchenOptions Options => _options;
 
+    /// <summary>The interfaces libpcap can capture on here (throws <see cref="KitchenException"/> when libpcap is missing).</summary>
+    public static IReadOnlyList<string> InterfaceNames() => LivePacketSource.InterfaceNames();
+
     /// <summary>The chefs cooking (after <see cref="Start"/>: those whose OnStart succeeded).</summary>
     public IReadOnlyList<DumplingChef> Chefs => _chefs.Select(c => c.Chef).ToList();
 

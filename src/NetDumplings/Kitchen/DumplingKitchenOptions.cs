@@ -51,7 +51,13 @@ public sealed record DumplingKitchenOptions
     /// <summary>Chef errors reported one by one per chef before only counting them.</summary>
     public int ChefErrorsReported { get; init; } = 5;
 
-    internal bool IsLive => Files.Count == 0;
+    /// <summary>True when the kitchen captures live (no capture files).</summary>
+    public bool IsLiveCapture => Files.Count == 0;
+
+    internal bool IsLive => IsLiveCapture;
+
+    /// <summary>The interfaces a live kitchen captures on.</summary>
+    public IReadOnlyList<string> LiveInterfaceNames => LiveInterfaces;
 
     internal IReadOnlyList<string> LiveInterfaces => Interfaces.Count == 0 ? ["any"] : Interfaces;
 
