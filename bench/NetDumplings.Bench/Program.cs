@@ -6,6 +6,7 @@ var options = BenchOptions.Parse(args);
 var scenarios = new IBenchScenario[]
 {
     new CodecBench(),
+    new KitchenBench(),
 };
 
 var selected = scenarios.Where(s => options.Matches(s.Name)).ToList();

@@ -113,7 +113,10 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
         if (_files.Count > 0)
             new Thread(ReadFiles) { IsBackground = true, Name = $"kitchen {_options.Name} files" }.Start();
         else
+        {
             foreach (var source in _live) source.Start(_intake, CountCaptured);
+            _sourcesDone.TrySetResult(); // live sources end only when the kitchen stops
+        }
         _completion = RunAsync();
     }
 
@@ -210,7 +213,10 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        await Task.WhenAny(_sourcesDone.Task, Task.Delay(Timeout.Infinite, _stop.Token)).ConfigureAwait(false);
+        if (_files.Count > 0)
+            await Task.WhenAny(_sourcesDone.Task, Task.Delay(Timeout.Infinite, _stop.Token)).ConfigureAwait(false);
+        else
+            await Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         var cancelled = _stop.IsCancellationRequested;
         foreach (var source in _live) source.Stop();
         await _sourcesDone.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
