@@ -167,3 +167,20 @@ public class KitchenTests
         Assert.Equal("nd-no-such0", error.Target);
     }
 }
+
+public class KitchenErrorTests
+{
+    [Fact]
+    public void A_missing_libpcap_is_recognised_however_SharpPcap_surfaces_it_and_names_the_package()
+    {
+        // Removing libpcap from the test machine is not possible; these are the shapes SharpPcap throws without it.
+        var missing = new DllNotFoundException("Unable to load shared library 'wpcap' or one of its dependencies.");
+        Assert.True(KitchenException.IsLibpcapMissing(missing));
+        Assert.True(KitchenException.IsLibpcapMissing(new TypeInitializationException("SharpPcap.LibPcap.LibPcapSafeNativeMethods", missing)));
+        Assert.False(KitchenException.IsLibpcapMissing(new IOException("disk")));
+        var error = KitchenException.LibpcapMissing(missing);
+        Assert.Equal(KitchenProblem.LibpcapMissing, error.Problem);
+        Assert.Contains("apt-get install libpcap0.8", error.RecommendedAction);
+        Assert.Same(missing, error.InnerException);
+    }
+}
