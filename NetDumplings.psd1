@@ -13,6 +13,8 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'ConvertFrom-DumplingJson'
+        'Receive-Dumpling'
+        'Send-Dumpling'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()
