@@ -13,6 +13,7 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'ConvertFrom-DumplingJson'
+        'Start-DumplingHub'
         'Receive-Dumpling'
         'Send-Dumpling'
     )
