@@ -30,6 +30,7 @@ public class DumplingEaterTests
         Assert.All(eaten, d => Assert.Equal("test_kitchen", d.Kitchen));
         Assert.Equal(5, eater.Eaten);
         Assert.Equal(DumplingEater.EaterIsFull, eater.CloseCode);
+        Assert.Contains("(close 4102 dumpling eater is full)", await hub.WaitForLogAsync("Disconnected eater 'count_eater'"));
     }
 
     [Fact]
@@ -60,13 +61,13 @@ public class DumplingEaterTests
     }
 
     [Fact]
-    public async Task Announces_the_filter_extension_only_for_names_a_hub_can_match_exactly()
+    public void Announces_its_name_and_the_filter_extension()
     {
-        var literal = new DumplingEater(new DumplingEaterOptions { EaterName = "e", Chefs = ["ARPChef", "DNSLookupChef"], Kitchens = ["edge*"] });
-        using var doc = JsonDocument.Parse(literal.Announcement());
+        var eater = new DumplingEater(new DumplingEaterOptions { EaterName = "e", Chefs = ["ARPChef", "DNS*"], Kitchens = ["edge?"] });
+        using var doc = JsonDocument.Parse(eater.Announcement());
         Assert.Equal("e", doc.RootElement.GetProperty("eater_name").GetString());
-        Assert.Equal(["ARPChef", "DNSLookupChef"], doc.RootElement.GetProperty("chefs").EnumerateArray().Select(e => e.GetString()));
-        Assert.False(doc.RootElement.TryGetProperty("kitchens", out _));
+        Assert.Equal(["ARPChef", "DNS*"], doc.RootElement.GetProperty("chefs").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["edge?"], doc.RootElement.GetProperty("kitchens").EnumerateArray().Select(e => e.GetString()));
 
         var plain = new DumplingEater(new DumplingEaterOptions { EaterName = "printereater" });
         Assert.Equal("{\"eater_name\":\"printereater\"}", System.Text.Encoding.UTF8.GetString(plain.Announcement()));
@@ -187,6 +188,7 @@ public class DumplingEaterTests
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => eating.WaitAsync(TestTime.Limit));
         Assert.Equal(DumplingEater.ConnectionCancelled, eater.CloseCode);
+        Assert.Contains("(close 4101 connection cancelled)", await hub.WaitForLogAsync("Disconnected eater 'cancel_eater'"));
     }
 
     [Fact]
@@ -206,5 +208,6 @@ public class DumplingEaterTests
         var first = await eating.WaitAsync(TestTime.Limit);
         Assert.Equal("TestChef", first!.Chef);
         Assert.Equal(DumplingEater.ConnectionCancelled, eater.CloseCode);
+        Assert.Contains("(close 4101 connection cancelled)", await hub.WaitForLogAsync("Disconnected eater 'break_eater'"));
     }
 }

@@ -24,7 +24,7 @@ internal sealed class HubFixture : IAsyncDisposable
     public async Task StartHubAsync(int inPort, int outPort)
     {
         Hub = new DumplingHub(new DumplingHubOptions { Address = "127.0.0.1", InPort = inPort, OutPort = outPort });
-        Hub.Log += (_, e) => { lock (_log) _log.Add(e.ToString() ?? ""); };
+        Hub.Log += (_, e) => { lock (_log) _log.Add(e.Message); };
         await Hub.StartAsync();
         InPort = Hub.InEndPoint.Port;
         OutPort = Hub.OutEndPoint.Port;
@@ -33,19 +33,27 @@ internal sealed class HubFixture : IAsyncDisposable
     private readonly List<string> _log = [];
 
     /// <summary>
-    /// Waits until the hub logged an eater with this name: only then does it forward dumplings to it,
-    /// so a test that sends earlier would race the eater's announcement.
+    /// Waits until the hub has registered <paramref name="times"/> connections of this eater (it logs
+    /// "Connected eater 'name'" once the eater is in its fan-out list): a test that sent earlier
+    /// would race the eater's announcement.
     /// </summary>
-    public async Task WaitForEaterAsync(string eaterName, int times = 1)
+    public Task WaitForEaterAsync(string eaterName, int times = 1) => WaitForLogAsync($"Connected eater '{eaterName}'", times);
+
+    /// <summary>Waits until the hub's log has <paramref name="text"/> in <paramref name="times"/> lines.</summary>
+    public async Task<string> WaitForLogAsync(string text, int times = 1)
     {
         var deadline = DateTime.UtcNow + TestTime.Limit;
-        while (DateTime.UtcNow < deadline)
+        while (true)
         {
             lock (_log)
-                if (_log.Count(l => l.Contains(eaterName, StringComparison.Ordinal)) >= times) return;
+            {
+                var lines = _log.Where(l => l.Contains(text, StringComparison.Ordinal)).ToList();
+                if (lines.Count >= times) return lines[times - 1];
+                if (DateTime.UtcNow > deadline)
+                    throw new TimeoutException($"The hub never logged '{text}' ({times}x). Log: {string.Join(" | ", _log)}");
+            }
             await Task.Delay(20);
         }
-        throw new TimeoutException($"The hub never logged eater '{eaterName}' ({times}x). Log: {string.Join(" | ", _log)}");
     }
 
     public string[] LogLines() { lock (_log) return _log.ToArray(); }

@@ -63,11 +63,11 @@ public sealed class DumplingEater
         {
             writer.WriteStartObject();
             writer.WriteString("eater_name", _options.EaterName);
-            // A hub matches names exactly, so it gets the filter only when no name has a wildcard;
-            // otherwise it would drop what the wildcard should let through.
-            if (_options.HubSideFilter && _chefs.Length > 0 && _chefs.All(p => p.IsLiteral))
+            // Our hub matches these (wildcards, case-insensitive) before sending; an original
+            // hub ignores them, which is why the eater filters on its side as well.
+            if (_options.HubSideFilter && _chefs.Length > 0)
                 WriteNames(writer, "chefs", _chefs);
-            if (_options.HubSideFilter && _kitchens.Length > 0 && _kitchens.All(p => p.IsLiteral))
+            if (_options.HubSideFilter && _kitchens.Length > 0)
                 WriteNames(writer, "kitchens", _kitchens);
             writer.WriteEndObject();
         }

@@ -47,8 +47,9 @@ public sealed record DumplingEaterOptions
     public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
 
     /// <summary>
-    /// Send the <c>chefs</c>/<c>kitchens</c> filter extension in the announcement. Only names without
-    /// wildcards are sent (a hub matches exactly); the eater filters on its side in every case.
+    /// Send the <c>chefs</c>/<c>kitchens</c> filter extension (names and wildcards) in the
+    /// announcement, so a NetDumplings hub sends only what is wanted; the eater filters on its side
+    /// in every case, since an original hub ignores the extension.
     /// </summary>
     public bool HubSideFilter { get; init; } = true;
 }
