@@ -8,9 +8,19 @@ namespace NetDumplings.PowerShell;
 /// <summary>
 /// <para type="synopsis">Eats dumplings from a hub: connects to its out-port and writes every matching dumpling to the pipeline.</para>
 /// <para type="description">Receive-Dumpling connects to a dumpling hub (Start-DumplingHub, or the Python nd-hub) as an eater and streams the dumplings it forwards as NetDumplings.Dumpling objects, whose Payload property reaches the chef's payload directly ($_.Payload.lookup.hostname). It runs until -Count dumplings arrived, nothing arrived for -Timeout seconds, or the pipeline is stopped (Ctrl+C, Select-Object -First); it then closes the connection with the code the netdumplings protocol uses (4102 when full, 4101 otherwise). A lost hub is reconnected with backoff unless -NoReconnect is given.</para>
-/// <example><code>Receive-Dumpling -Chef DNSLookupChef | ForEach-Object { $_.Payload.lookup.hostname }</code></example>
-/// <example><code>Receive-Dumpling -Hub edge1:11348 -Kitchen edge* -Driver Interval -Count 10</code></example>
 /// </summary>
+/// <example>
+///   <code>Receive-Dumpling -Chef DNSLookupChef | ForEach-Object { $_.Payload.lookup.hostname }</code>
+///   <para>Prints every host name the kitchens see looked up, as they arrive, until Ctrl+C.</para>
+/// </example>
+/// <example>
+///   <code>Receive-Dumpling -Hub edge1:11348 -Kitchen edge* -Driver Interval -Count 10</code>
+///   <para>Eats ten interval dumplings from kitchens whose names start with edge, from the hub on edge1, then stops.</para>
+/// </example>
+/// <example>
+///   <code>Receive-Dumpling -Chef ARPChef -Timeout 30 -Raw | Set-Content arp.jsonl</code>
+///   <para>Saves ARP dumplings as JSON lines until none arrived for 30 seconds; ConvertFrom-DumplingJson reads them back.</para>
+/// </example>
 [Cmdlet(VerbsCommunications.Receive, "Dumpling")]
 [OutputType(typeof(Dumpling))]
 [OutputType(typeof(string))]

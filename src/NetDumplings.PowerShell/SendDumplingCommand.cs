@@ -9,9 +9,15 @@ namespace NetDumplings.PowerShell;
 /// <summary>
 /// <para type="synopsis">Sends pipeline input to a hub as dumplings, as if it came from a kitchen.</para>
 /// <para type="description">Send-Dumpling connects to a dumpling hub's in-port as a kitchen and turns each input object into one dumpling's payload: PowerShell and .NET objects become JSON objects of their properties (down to -Depth levels), collections arrays, and a string holding a JSON object or array is sent as that JSON; any other string is a JSON string. Dumplings are queued and sent in batches on a background task, so the pipeline never waits for the network. An object that cannot be written as JSON is a non-terminating error; the rest still go.</para>
-/// <example><code>Get-Process | Select-Object Name, CPU | Send-Dumpling -Chef ProcessChef</code></example>
-/// <example><code>'{"lookup": {"hostname": "example.com"}}' | Send-Dumpling -Hub edge1:11347 -Kitchen edge1 -Chef DNSLookupChef</code></example>
 /// </summary>
+/// <example>
+///   <code>Get-Process | Select-Object Name, CPU | Send-Dumpling -Chef ProcessChef</code>
+///   <para>Sends one dumpling per process, with payload {"Name": ..., "CPU": ...}, to the hub on localhost.</para>
+/// </example>
+/// <example>
+///   <code>'{"lookup": {"hostname": "example.com"}}' | Send-Dumpling -Hub edge1:11347 -Kitchen edge1 -Chef DNSLookupChef</code>
+///   <para>Sends a JSON payload as is, as if the DNSLookupChef of kitchen edge1 had made it.</para>
+/// </example>
 [Cmdlet(VerbsCommunications.Send, "Dumpling")]
 [OutputType(typeof(Dumpling))]
 public sealed class SendDumplingCommand : DumplingCmdlet
