@@ -19,6 +19,8 @@
         'Get-DumplingChef'
         'Start-DumplingHub'
         'Start-DumplingKitchen'
+        'Receive-Dumpling'
+        'Send-Dumpling'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()
