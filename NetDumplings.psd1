@@ -13,6 +13,7 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'ConvertFrom-DumplingJson'
+        'New-DumplingChef'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()
