@@ -29,6 +29,12 @@ internal sealed class ChefInbox : IEnumerable<object>
     /// <summary>The item the chef's pipeline is handling now (read on the pipeline's own thread).</summary>
     public object? Current { get; private set; }
 
+    /// <summary>True once the pipeline has read everything up to the end of the input (or the halt).</summary>
+    public bool ReadToEnd { get; private set; }
+
+    /// <summary>True once <see cref="Halt"/> was called.</summary>
+    public bool Halted => _halt.IsCancellationRequested;
+
     /// <summary>Packets waiting.</summary>
     public int Count => Volatile.Read(ref _pending);
 
@@ -78,8 +84,9 @@ internal sealed class ChefInbox : IEnumerable<object>
                 yield return item;
                 continue;
             }
-            if (!WaitForItem(reader)) yield break;
+            if (!WaitForItem(reader)) break;
         }
+        ReadToEnd = true;
     }
 
     private bool WaitForItem(ChannelReader<object> reader)

@@ -9,7 +9,8 @@ namespace NetDumplings.PowerShell.Chefs;
 /// which belong to the runspace they were made in) of its handlers: the packet and interval bodies are
 /// inlined into one <c>process {}</c> block that the chef's inbox streams packets and ticks into, so a
 /// packet costs one process-block call, not a command invocation. <c>$using:x</c> becomes a variable
-/// holding the value x had when the chef was defined, as ForEach-Object -Parallel does.
+/// holding the value x had when the chef was defined, as ForEach-Object -Parallel does. Each body runs
+/// inside a one-pass loop, so break and continue in a handler end that packet rather than the chef.
 /// </summary>
 internal sealed class ChefScript
 {
@@ -50,13 +51,13 @@ internal sealed class ChefScript
         script.Append('$').Append(InboxVariable).Append(" | . {\nprocess {\n");
         if (interval is not null)
         {
-            script.Append("if ($_ -is $").Append(TickTypeVariable).Append(") {\ntry {\n")
+            script.Append("if ($_ -is $").Append(TickTypeVariable).Append(") {\ntry { do {\n")
                 .Append(interval.Body)
-                .Append("\n} catch { $").Append(SinkVariable).Append(".Fail($_) }\nreturn\n}\n");
+                .Append("\n} while ($false) } catch { $").Append(SinkVariable).Append(".Fail($_) }\nreturn\n}\n");
         }
-        script.Append('$').Append(packet.ParameterName).Append(" = $_\ntry {\n")
+        script.Append('$').Append(packet.ParameterName).Append(" = $_\ntry { do {\n")
             .Append(packet.Body)
-            .Append("\n} catch { $").Append(SinkVariable).Append(".Fail($_) }\n}\n}\n");
+            .Append("\n} while ($false) } catch { $").Append(SinkVariable).Append(".Fail($_) }\n}\n}\n");
         var text = script.ToString();
 
         // A handler that does not parse inlined (e.g. an unbalanced here-string) fails here, where the chef is defined.

@@ -29,7 +29,6 @@ public sealed class ScriptBlockChef : DumplingChef
     private PSDataCollection<PSObject>? _output;
     private CancellationTokenRegistration _stoppingRegistration;
     private CancellationToken _stopping;
-    private volatile bool _stopRequested;
     private long _received, _dropped, _errors, _served;
 
     internal ScriptBlockChef(string name, ChefScript script, bool hasIntervalHandler, string[] modules, int queueCapacity)
@@ -82,7 +81,6 @@ public sealed class ScriptBlockChef : DumplingChef
         {
             if (_pipeline is not null)
                 throw new InvalidOperationException($"Chef '{Name}' is already cooking in a kitchen; make another with New-DumplingChef for a second kitchen.");
-            _stopRequested = false;
             var sessionState = InitialSessionState.CreateDefault2();
             if (Modules.Length > 0) sessionState.ImportPSModule(Modules);
             sessionState.ThrowOnRunspaceOpenError = true;
@@ -158,7 +156,6 @@ public sealed class ScriptBlockChef : DumplingChef
             pipeline = _pipeline;
             invocation = _invocation;
             if (pipeline is null || invocation is null) return;
-            _stopRequested = true;
             _inbox!.Complete();
         }
         WaitHandle.WaitAny([invocation.AsyncWaitHandle, _stopping.WaitHandle]);
@@ -203,7 +200,6 @@ public sealed class ScriptBlockChef : DumplingChef
     // Stops the chef now: queued packets are dropped (counted), a running handler is interrupted.
     private void Halt()
     {
-        _stopRequested = true;
         var inbox = _inbox;
         if (inbox is not null) Interlocked.Add(ref _dropped, inbox.Halt());
         try
@@ -245,10 +241,11 @@ public sealed class ScriptBlockChef : DumplingChef
     private void OnInvocationStateChanged(object? sender, PSInvocationStateChangedEventArgs e)
     {
         var state = e.InvocationStateInfo.State;
-        if (_stopRequested || state is PSInvocationState.Running or PSInvocationState.NotStarted or PSInvocationState.Stopping) return;
-        // The pipeline ended by itself (a handler called exit or break): nothing will read the inbox again.
-        var reason = e.InvocationStateInfo.Reason?.Message ?? "a handler ended the chef's script (break, continue or exit outside a loop?)";
-        if (_inbox is { } inbox) Interlocked.Add(ref _dropped, inbox.Halt());
+        if (state is PSInvocationState.Running or PSInvocationState.NotStarted or PSInvocationState.Stopping) return;
+        if (_inbox is not { } inbox || inbox.ReadToEnd || inbox.Halted) return;
+        // The pipeline ended before its input did (a handler called exit): nothing will read the inbox again.
+        var reason = e.InvocationStateInfo.Reason?.Message ?? "a handler ended the chef's script (exit?); use return to skip a packet";
+        Interlocked.Add(ref _dropped, inbox.Halt());
         Report(new ScriptChefException(Name, null, (e.InvocationStateInfo.Reason as IContainsErrorRecord)?.ErrorRecord,
             $"Chef '{Name}' stopped cooking: {reason}", e.InvocationStateInfo.Reason));
     }
