@@ -268,17 +268,17 @@ Describe 'New-DumplingChef' {
         $outlet.Errors.Count | Should -Be 0
     }
 
-    It 'stops a runaway chef as soon as the kitchen is stopped, before OnStop' {
-        $chef = New-DumplingChef -Name Runaway2 -OnPacket { param($Packet) while ($true) { } }
+    It 'drains its queue when the kitchen ends, given a grace period when the kitchen is stopped' {
+        $chef = New-DumplingChef -Name Draining -OnPacket { param($Packet) Start-Sleep -Milliseconds 100; $Packet.SourcePort }
+        $outlet = [ChefTestOutlet]::new()
+        $chef.Attach($outlet)
         $stopping = [System.Threading.CancellationTokenSource]::new()
         $chef.OnStart([NetDumplings.Chefs.ChefContext]::new('test_kitchen', 1.0, $stopping.Token))
-        $null = $chef.OnPacket((New-UdpPacket))
-        Wait-Until { $chef.QueueLength -eq 0 }
-        $stopping.Cancel()
-        $null = $chef.OnPacket((New-UdpPacket))   # too late: dropped
+        1..3 | ForEach-Object { $null = $chef.OnPacket((New-UdpPacket -SourcePort $_)) }
+        $stopping.Cancel()   # well within the grace period: the three packets are still cooked
         $chef.OnStop()
-        $chef.IsCooking | Should -BeFalse
-        $chef.PacketsDropped | Should -Be 1
+        Get-Payloads $outlet | Should -Be @('1', '2', '3')
+        $chef.PacketsDropped | Should -Be 0
     }
 
     It 'cooks again after a stop, but not in two kitchens at once' {

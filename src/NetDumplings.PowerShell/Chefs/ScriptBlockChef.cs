@@ -17,6 +17,9 @@ public sealed class ScriptBlockChef : DumplingChef
     /// <summary>Packets a chef queues unless told otherwise (about a second of busy traffic).</summary>
     public const int DefaultQueueCapacity = 100_000;
 
+    /// <summary>How long a chef may go on draining its queue once the kitchen is being stopped.</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(2);
+
     /// <summary>How long a stopped chef's pipeline may take to end before it is abandoned.</summary>
     public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
@@ -27,7 +30,6 @@ public sealed class ScriptBlockChef : DumplingChef
     private IAsyncResult? _invocation;
     private ChefInbox? _inbox;
     private PSDataCollection<PSObject>? _output;
-    private CancellationTokenRegistration _stoppingRegistration;
     private CancellationToken _stopping;
     private long _received, _dropped, _errors, _served;
 
@@ -126,8 +128,6 @@ public sealed class ScriptBlockChef : DumplingChef
             _pipeline = pipeline;
             _stopping = context.Stopping;
             _invocation = pipeline.BeginInvoke(input, output);
-            // Stopping the kitchen (Ctrl+C, Stop-Job) stops a chef even while it is stuck in a loop.
-            _stoppingRegistration = context.Stopping.Register(Halt);
         }
     }
 
@@ -146,7 +146,11 @@ public sealed class ScriptBlockChef : DumplingChef
         return null;
     }
 
-    /// <summary>Lets the chef handle what is queued, then ends its pipeline; if the kitchen is being stopped, stops it now.</summary>
+    /// <summary>
+    /// Lets the chef handle what is queued, then ends its pipeline. Once the kitchen is being stopped
+    /// (Ctrl+C, Stop-Job) the chef gets <see cref="StopGrace"/> more to finish, then is stopped where it
+    /// is (a handler stuck in a loop included) and what is still queued is dropped and counted.
+    /// </summary>
     public override void OnStop()
     {
         System.Management.Automation.PowerShell? pipeline;
@@ -159,7 +163,7 @@ public sealed class ScriptBlockChef : DumplingChef
             _inbox!.Complete();
         }
         WaitHandle.WaitAny([invocation.AsyncWaitHandle, _stopping.WaitHandle]);
-        if (!invocation.IsCompleted) Halt();
+        if (!invocation.IsCompleted && !invocation.AsyncWaitHandle.WaitOne(StopGrace)) Halt();
         if (!invocation.AsyncWaitHandle.WaitOne(StopTimeout))
         {
             // A chef stuck inside a .NET call cannot be stopped; leave its thread rather than hang the kitchen.
@@ -188,7 +192,6 @@ public sealed class ScriptBlockChef : DumplingChef
     {
         lock (_gate)
         {
-            _stoppingRegistration.Dispose();
             _pipeline = null;
             _invocation = null;
             _runspace = null;

@@ -4,7 +4,7 @@ using System.Text;
 namespace NetDumplings.Chefs;
 
 /// <summary>One question of a DNS message: the name asked for (no trailing dot), its type and class.</summary>
-public sealed record DnsQuestion(string Name, ushort Type, ushort Class)
+public sealed record DnsMessageQuestion(string Name, ushort Type, ushort Class)
 {
     /// <summary>The record type's usual name (A, AAAA, MX, ...), or TYPE&lt;n&gt; for others (RFC 3597).</summary>
     public string TypeName => Type switch
@@ -26,7 +26,7 @@ public sealed class DnsMessage
     private const int MaxQuestions = 64;   // real messages carry one; a bound keeps garbage cheap
     private const int MaxPointerJumps = 32;
 
-    private DnsMessage(ushort id, ushort flags, IReadOnlyList<DnsQuestion> questions)
+    private DnsMessage(ushort id, ushort flags, IReadOnlyList<DnsMessageQuestion> questions)
     {
         Id = id;
         Flags = flags;
@@ -44,7 +44,7 @@ public sealed class DnsMessage
     /// <summary>The response code (0 = no error, 3 = name does not exist, ...).</summary>
     public int ResponseCode => Flags & 0x000F;
 
-    public IReadOnlyList<DnsQuestion> Questions { get; }
+    public IReadOnlyList<DnsMessageQuestion> Questions { get; }
 
     /// <summary>Reads a DNS message; false when the bytes are not one (truncated, or names that do not parse).</summary>
     public static bool TryParse(ReadOnlySpan<byte> message, out DnsMessage? dns)
@@ -55,12 +55,12 @@ public sealed class DnsMessage
         var flags = BinaryPrimitives.ReadUInt16BigEndian(message[2..]);
         int count = BinaryPrimitives.ReadUInt16BigEndian(message[4..]);
         if (count > MaxQuestions) return false;
-        var questions = new DnsQuestion[count];
+        var questions = new DnsMessageQuestion[count];
         var offset = 12;
         for (var i = 0; i < count; i++)
         {
             if (!TryReadName(message, ref offset, out var name) || offset + 4 > message.Length) return false;
-            questions[i] = new DnsQuestion(name,
+            questions[i] = new DnsMessageQuestion(name,
                 BinaryPrimitives.ReadUInt16BigEndian(message[offset..]),
                 BinaryPrimitives.ReadUInt16BigEndian(message[(offset + 2)..]));
             offset += 4;

@@ -88,7 +88,7 @@ public sealed class DumplingPacket
     }
 
     /// <summary>The names asked for in the DNS message's questions (empty when there is no DNS).</summary>
-    public IReadOnlyList<DnsQuestion> DnsQuestions => Dns?.Questions ?? [];
+    public IReadOnlyList<DnsMessageQuestion> DnsQuestions => Dns?.Questions ?? [];
 
     /// <summary>The IP source address, or the ARP sender's protocol address.</summary>
     public IPAddress? SourceAddress => IP?.SourceAddress ?? Arp?.SenderProtocolAddress;
