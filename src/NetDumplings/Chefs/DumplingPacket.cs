@@ -25,6 +25,7 @@ public sealed class DumplingPacket
     private IcmpV6Packet? _icmpV6;
     private DnsMessage? _dns;
     private byte[]? _bytes;
+    private PacketHeaders? _headers;
 
     [Flags]
     private enum Layers
@@ -75,6 +76,10 @@ public sealed class DumplingPacket
     public IcmpV4Packet? Icmp => Read(Layers.Icmp, ref _icmp);
     public IcmpV6Packet? IcmpV6 => Read(Layers.IcmpV6, ref _icmpV6);
 
+    // Addresses, ports, protocol and DNS come from the header bytes when the frame is a kind PacketHeaders
+    // knows (nearly all), which is several times cheaper than PacketDotNet's layer objects.
+    private PacketHeaders Headers => _headers ??= PacketHeaders.Read(_packet.Data.Span, _packet.LinkType);
+
     /// <summary>The DNS message in a UDP or TCP payload on port 53 or 5353 (mDNS), or null.</summary>
     public DnsMessage? Dns
     {
@@ -91,22 +96,24 @@ public sealed class DumplingPacket
     public IReadOnlyList<DnsMessageQuestion> DnsQuestions => Dns?.Questions ?? [];
 
     /// <summary>The IP source address, or the ARP sender's protocol address.</summary>
-    public IPAddress? SourceAddress => IP?.SourceAddress ?? Arp?.SenderProtocolAddress;
+    public IPAddress? SourceAddress => Headers.Known ? Headers.SourceAddress(_packet.Data.Span) : IP?.SourceAddress ?? Arp?.SenderProtocolAddress;
 
     /// <summary>The IP destination address, or the ARP target's protocol address.</summary>
-    public IPAddress? DestinationAddress => IP?.DestinationAddress ?? Arp?.TargetProtocolAddress;
+    public IPAddress? DestinationAddress => Headers.Known ? Headers.DestinationAddress(_packet.Data.Span) : IP?.DestinationAddress ?? Arp?.TargetProtocolAddress;
 
     /// <summary>The TCP or UDP source port, or null.</summary>
-    public int? SourcePort => Tcp?.SourcePort ?? (int?)Udp?.SourcePort;
+    public int? SourcePort => Headers.Known ? Headers.Port(_packet.Data.Span, source: true) : Tcp?.SourcePort ?? (int?)Udp?.SourcePort;
 
     /// <summary>The TCP or UDP destination port, or null.</summary>
-    public int? DestinationPort => Tcp?.DestinationPort ?? (int?)Udp?.DestinationPort;
+    public int? DestinationPort => Headers.Known ? Headers.Port(_packet.Data.Span, source: false) : Tcp?.DestinationPort ?? (int?)Udp?.DestinationPort;
 
     /// <summary>
     /// The innermost protocol this object names: TCP, UDP, ICMP, ICMPv6, ARP, else the IP protocol
     /// number's name (Gre, Esp, ...), else the Ethernet type, else the link type.
     /// </summary>
-    public string Protocol =>
+    public string Protocol => Headers.ProtocolName ?? SlowProtocol;
+
+    private string SlowProtocol =>
         Tcp is not null ? "TCP" :
         Udp is not null ? "UDP" :
         Icmp is not null ? "ICMP" :
@@ -125,6 +132,16 @@ public sealed class DumplingPacket
         get
         {
             var names = new List<string>(5);
+            var headers = Headers;
+            if (headers.Known)
+            {
+                if (headers.HasEthernet) names.Add("Ethernet");
+                names.Add(headers.IsArp ? "ARP" : headers.IsIPv4 ? "IP" : "IPv6");
+                if (headers.ProtocolName is { } transport and not "ARP") names.Add(transport);
+                if (Dns is not null) names.Add("DNS");
+                else if (headers.TransportProtocol is PacketHeaders.Tcp or PacketHeaders.Udp && !headers.TransportPayload(_packet.Data.Span).IsEmpty) names.Add("Raw");
+                return [.. names];
+            }
             if (Ethernet is not null) names.Add("Ethernet");
             if (IP is IPv4Packet) names.Add("IP");
             else if (IP is IPv6Packet) names.Add("IPv6");
@@ -165,6 +182,18 @@ public sealed class DumplingPacket
 
     private DnsMessage? ParseDns()
     {
+        var headers = Headers;
+        if (headers.Known)
+        {
+            var frame = _packet.Data.Span;
+            if (headers.Port(frame, source: true) is not { } sourcePort || headers.Port(frame, source: false) is not { } destinationPort
+                || !IsDnsPort(sourcePort, destinationPort))
+                return null;
+            var message = headers.TransportPayload(frame);
+            // DNS over TCP prefixes each message with its 2-byte length.
+            if (headers.TransportProtocol == PacketHeaders.Tcp) message = message.Length > 2 ? message[2..] : default;
+            return DnsMessage.TryParse(message, out var parsed) ? parsed : null;
+        }
         if (Udp is { } udp && IsDnsPort(udp.SourcePort, udp.DestinationPort))
             return DnsMessage.TryParse(udp.PayloadData ?? [], out var dns) ? dns : null;
         if (Tcp is { } tcp && IsDnsPort(tcp.SourcePort, tcp.DestinationPort) && tcp.PayloadData is { Length: > 2 } data)
