@@ -91,7 +91,7 @@ function Invoke-XunitTests {
     $trx = Join-Path $results 'xunit.trx'
     Remove-Item $trx -ErrorAction SilentlyContinue
     & dotnet test "$Root/tests/NetDumplings.Tests/NetDumplings.Tests.csproj" -c $Configuration --nologo `
-        --logger 'trx;LogFileName=xunit.trx' --logger 'console;verbosity=normal' --results-directory $results
+        --logger 'trx;LogFileName=xunit.trx' --logger 'console;verbosity=normal' --results-directory $results | Out-Host
     if (-not (Test-Path $trx)) {
         Write-Host 'xunit: the test run produced no results (build failure?)'
         return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }
@@ -111,7 +111,7 @@ function Invoke-PesterTests {
     # Passed in the environment: pwsh on Unix would expand a '*' argument against the file system.
     $env:ND_PESTER_FILTER = $PesterFilter -join ','
     & $pwsh -NoProfile -NonInteractive -File "$Root/tools/Invoke-PesterTests.ps1" `
-        -PesterPath (Get-PesterModulePath) -TestPath "$Root/tests" -SummaryPath $summary
+        -PesterPath (Get-PesterModulePath) -TestPath "$Root/tests" -SummaryPath $summary | Out-Host
     if (-not (Test-Path $summary)) {
         Write-Host 'Pester: the run ended before writing its summary'
         return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }

@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using System.Net.Sockets;
+using NetDumplings.Hub;
+
+namespace NetDumplings.PowerShell.Hub;
+
+/// <summary>
+/// <para type="synopsis">Starts a dumpling hub: kitchens send dumplings to its in-port, eaters receive them from its out-port.</para>
+/// <para type="description">The hub speaks the wire protocol of the Python netdumplings, so nd-sniff kitchens and nd-print eaters work with it. It runs in the foreground until stopped (Ctrl+C), reporting connections and problems as nd-hub's log does; with -AsJob it runs as a job that Get-Job, Receive-Job and Stop-Job handle. It first outputs where it listens (use -InPort 0 -OutPort 0 to pick free ports).</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "DumplingHub")]
+[OutputType(typeof(DumplingHubInfo), typeof(DumplingHubJob))]
+public sealed class StartDumplingHubCommand : DumplingCmdlet
+{
+    /// <summary><para type="description">Where to listen: localhost (the default: this machine only), an IP address of this machine, or * for every interface.</para></summary>
+    [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Address { get; set; } = HubAddress.DefaultHost;
+
+    /// <summary><para type="description">The kitchens' port (default 11347); 0 picks a free port.</para></summary>
+    [Parameter]
+    [ValidateRange(0, 65535)]
+    public int InPort { get; set; } = HubAddress.DefaultInPort;
+
+    /// <summary><para type="description">The eaters' port (default 11348); 0 picks a free port.</para></summary>
+    [Parameter]
+    [ValidateRange(0, 65535)]
+    public int OutPort { get; set; } = HubAddress.DefaultOutPort;
+
+    /// <summary><para type="description">Seconds between the hub's SystemStatusChef dumplings (default 5); 0 turns them off.</para></summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public double StatusInterval { get; set; } = 5;
+
+    /// <summary><para type="description">Largest message accepted from a peer (default 1 MiB); a bigger one closes its sender with 1009.</para></summary>
+    [Parameter]
+    [ValidateRange(1024, int.MaxValue)]
+    public int MaxMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary><para type="description">Dumplings an eater may have waiting (default 10000) before -OverflowPolicy applies.</para></summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int EaterQueueLimit { get; set; } = 10_000;
+
+    /// <summary><para type="description">Bytes an eater may have waiting (default 16 MiB; at least -MaxMessageBytes) before -OverflowPolicy applies.</para></summary>
+    [Parameter]
+    [ValidateRange(1024L, long.MaxValue)]
+    public long EaterQueueBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary><para type="description">What to do with an eater whose queue is full: DropOldest (default; counted in the status dumplings) or Disconnect.</para></summary>
+    [Parameter]
+    public EaterOverflowPolicy OverflowPolicy { get; set; } = EaterOverflowPolicy.DropOldest;
+
+    /// <summary><para type="description">Seconds between keepalive pings, and to wait for their answer before closing a dead peer (default 20, as the original).</para></summary>
+    [Parameter]
+    [ValidateRange(0.05, 3600)]
+    public double KeepAlive { get; set; } = 20;
+
+    /// <summary><para type="description">Seconds a new connection has to send its announcement (default 10).</para></summary>
+    [Parameter]
+    [ValidateRange(0.05, 3600)]
+    public double AnnounceTimeout { get; set; } = 10;
+
+    /// <summary><para type="description">Connections the hub keeps at once (default 512); more are refused with HTTP 503.</para></summary>
+    [Parameter]
+    [ValidateRange(1, 100_000)]
+    public int MaxConnections { get; set; } = 512;
+
+    /// <summary><para type="description">Run the hub as a job and return the job at once.</para></summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    /// <summary><para type="description">The job's name, with -AsJob.</para></summary>
+    [Parameter]
+    public string? JobName { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var hub = CreateHub();
+        if (AsJob)
+        {
+            var job = new DumplingHubJob(hub, MyInvocation.Line.Trim(), JobName);
+            Start(hub);
+            job.Started();
+            JobRepository.Add(job);
+            WriteObject(job);
+            return;
+        }
+
+        var log = new BlockingCollection<HubLogEventArgs>(new ConcurrentQueue<HubLogEventArgs>(), 10_000);
+        hub.Log += (_, e) => log.TryAdd(e);
+        Start(hub);
+        try
+        {
+            WriteObject(new DumplingHubInfo(hub));
+            while (true)
+            {
+                var e = log.Take(CancelToken);
+                switch (e.Level)
+                {
+                    case HubLogLevel.Error:
+                        WriteError(new InvalidOperationException(e.Message), "HubError", ErrorCategory.NotSpecified, hub);
+                        break;
+                    case HubLogLevel.Warning:
+                        WriteWarning(e.Message);
+                        break;
+                    case HubLogLevel.Information:
+                        // Shown like Write-Host, as nd-hub prints its log; still capturable with 6>.
+                        WriteInformation(new HostInformationMessage { Message = e.ToString() }, ["PSHOST", "NetDumplings"]);
+                        break;
+                    default:
+                        WriteVerbose(e.Message);
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
+        finally
+        {
+            hub.StopAsync().GetAwaiter().GetResult();
+        }
+    }
+
+    private DumplingHub CreateHub()
+    {
+        try
+        {
+            return new DumplingHub(new DumplingHubOptions
+            {
+                Address = Address,
+                InPort = InPort,
+                OutPort = OutPort,
+                StatusInterval = TimeSpan.FromSeconds(StatusInterval),
+                MaxMessageBytes = MaxMessageBytes,
+                EaterQueueDumplings = EaterQueueLimit,
+                EaterQueueBytes = Math.Max(EaterQueueBytes, MaxMessageBytes),
+                OverflowPolicy = OverflowPolicy,
+                KeepAliveInterval = TimeSpan.FromSeconds(KeepAlive),
+                KeepAliveTimeout = TimeSpan.FromSeconds(KeepAlive),
+                AnnounceTimeout = TimeSpan.FromSeconds(AnnounceTimeout),
+                MaxConnections = MaxConnections,
+            });
+        }
+        catch (ArgumentException e)
+        {
+            ThrowTerminatingError(e, "InvalidHubOptions", ErrorCategory.InvalidArgument, this,
+                "Give -InPort and -OutPort different values, each 0 to 65535 (0 picks a free port).");
+            throw; // not reached: ThrowTerminatingError throws
+        }
+    }
+
+    private void Start(DumplingHub hub)
+    {
+        try
+        {
+            hub.StartAsync().GetAwaiter().GetResult();
+        }
+        catch (HubStartException e)
+        {
+            var error = (e.InnerException as SocketException)?.SocketErrorCode;
+            var (category, action) = error switch
+            {
+                SocketError.AddressAlreadyInUse => (ErrorCategory.ResourceUnavailable,
+                    "Stop whatever holds the port (another Start-DumplingHub or nd-hub?), or pass -InPort/-OutPort (0 picks free ports)."),
+                SocketError.AccessDenied => (ErrorCategory.PermissionDenied, "Use ports from 1024 up, or run as root."),
+                _ => (ErrorCategory.InvalidArgument, "Pass -Address localhost, an address of this machine, or * for all interfaces."),
+            };
+            ThrowTerminatingError(e, "HubStartFailed", category, (object?)e.EndPoint ?? Address, action);
+        }
+    }
+}

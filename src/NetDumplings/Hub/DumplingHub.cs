@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+
+namespace NetDumplings.Hub;
+
+/// <summary>
+/// The hub: kitchens connect to the in-port and send dumplings; eaters connect to the out-port and
+/// get every valid dumpling, as the same bytes, plus the hub's own status dumplings (PROTOCOL.md).
+/// Each eater has a bounded queue, so a slow or stalled eater costs bounded memory and never slows
+/// the kitchens or the other eaters.
+/// </summary>
+public sealed class DumplingHub : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly object _peersLock = new();
+    private readonly HashSet<KitchenSession> _kitchens = [];
+    private EaterSession[] _eaters = [];   // copy-on-write: Publish reads it without a lock
+    private readonly List<Task> _tasks = [];
+    private TcpListener? _inListener;
+    private TcpListener? _outListener;
+    private Task? _stopTask;
+    private readonly Stopwatch _uptime = new();
+    private int _connections;
+    private long _dumplingsIn, _dumplingsOut, _invalid, _refused, _droppedByGoneEaters;
+
+    public DumplingHub(DumplingHubOptions? options = null)
+    {
+        Options = options ?? new DumplingHubOptions();
+        Options.Validate();
+    }
+
+    public DumplingHubOptions Options { get; }
+
+    /// <summary>The kitchens' endpoint, as bound (the real port when 0 was asked for).</summary>
+    public IPEndPoint InEndPoint => (IPEndPoint)(_inListener ?? throw NotStarted()).LocalEndpoint;
+
+    /// <summary>The eaters' endpoint, as bound.</summary>
+    public IPEndPoint OutEndPoint => (IPEndPoint)(_outListener ?? throw NotStarted()).LocalEndpoint;
+
+    /// <summary>The hub's log: connections, disconnections, invalid dumplings, overloads. Raised on background threads.</summary>
+    public event EventHandler<HubLogEventArgs>? Log;
+
+    /// <summary>Completes when the hub has stopped.</summary>
+    public Task Completion => _stopTask ?? Task.CompletedTask;
+
+    public long DumplingsIn => Interlocked.Read(ref _dumplingsIn);
+    public long DumplingsOut => Interlocked.Read(ref _dumplingsOut);
+
+    private static InvalidOperationException NotStarted() => new("The hub has not started: call StartAsync first.");
+
+    /// <summary>Binds both ports and starts accepting. Throws <see cref="HubStartException"/> saying why it cannot.</summary>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_inListener is not null) throw new InvalidOperationException("The hub has already started.");
+        var address = ResolveAddress(Options.Address);
+        _inListener = Listen(address, Options.InPort, "in-port (kitchens)");
+        try
+        {
+            _outListener = Listen(address, Options.OutPort, "out-port (eaters)");
+        }
+        catch
+        {
+            _inListener.Stop();
+            _inListener = null;
+            throw;
+        }
+        _uptime.Start();
+        lock (_peersLock)
+        {
+            _tasks.Add(AcceptLoopAsync(_inListener, isKitchen: true));
+            _tasks.Add(AcceptLoopAsync(_outListener, isKitchen: false));
+            if (Options.StatusInterval > TimeSpan.Zero) _tasks.Add(StatusLoopAsync());
+        }
+        Report(HubLogLevel.Information, $"Dumpling hub listening for kitchens on {InEndPoint} and eaters on {OutEndPoint}.");
+        return Task.CompletedTask;
+    }
+
+    private static IPAddress ResolveAddress(string address)
+    {
+        if (string.IsNullOrWhiteSpace(address) || address.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return IPAddress.Loopback;
+        if (address is "*" or "0.0.0.0") return IPAddress.Any;
+        if (IPAddress.TryParse(address.Trim('[', ']'), out var ip)) return ip;
+        try
+        {
+            var found = Dns.GetHostAddresses(address);
+            return found.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? found.First();
+        }
+        catch (Exception e) when (e is SocketException or InvalidOperationException or ArgumentException)
+        {
+            throw new HubStartException($"Cannot listen on '{address}': it is not an IP address and does not resolve to one. Use localhost, an address of this machine, or * for all.", e);
+        }
+    }
+
+    private static TcpListener Listen(IPAddress address, int port, string role)
+    {
+        var listener = new TcpListener(address, port);
+        try
+        {
+            listener.Start(backlog: 512);
+            return listener;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new HubStartException($"Cannot listen for the {role} on {address}:{port}: the port is already in use (is another hub running?). Stop the other program or choose another port.", e)
+            { EndPoint = new IPEndPoint(address, port) };
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressNotAvailable)
+        {
+            throw new HubStartException($"Cannot listen for the {role} on {address}:{port}: that address is not on this machine. Use localhost, an address of this machine, or * for all.", e)
+            { EndPoint = new IPEndPoint(address, port) };
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
+        {
+            throw new HubStartException($"Cannot listen for the {role} on {address}:{port}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE).", e)
+            { EndPoint = new IPEndPoint(address, port) };
+        }
+    }
+
+    private async Task AcceptLoopAsync(TcpListener listener, bool isKitchen)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            TcpClient client;
+            try { client = await listener.AcceptTcpClientAsync(_stopping.Token); }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stopping.IsCancellationRequested) return;
+                continue; // a connection that failed while being accepted; keep listening
+            }
+            var task = HandleConnectionAsync(client, isKitchen);
+            lock (_peersLock)
+            {
+                _tasks.RemoveAll(t => t.IsCompleted);
+                _tasks.Add(task);
+            }
+        }
+    }
+
+    private async Task HandleConnectionAsync(TcpClient client, bool isKitchen)
+    {
+        var role = isKitchen ? "kitchen" : "eater";
+        var remote = (IPEndPoint)client.Client.RemoteEndPoint!;
+        HubPeer? peer = null;
+        var admitted = Interlocked.Increment(ref _connections) <= Options.MaxConnections;
+        try
+        {
+            client.NoDelay = true;
+            var network = client.GetStream();
+            using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            handshakeTimeout.CancelAfter(Options.AnnounceTimeout);
+            if (!admitted)
+            {
+                CountRefused();
+                Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: the hub is at its limit of {Options.MaxConnections} connections.");
+                await WebSocketHandshake.RefuseAsync(network, 503, "Service Unavailable", $"The hub is at its limit of {Options.MaxConnections} connections.", handshakeTimeout.Token);
+                return;
+            }
+            var handshake = await WebSocketHandshake.AcceptAsync(network, handshakeTimeout.Token);
+            if (!handshake.Accepted)
+            {
+                CountRefused();
+                Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: {handshake.Refusal}");
+                return;
+            }
+
+            var stream = new PeerStream(network, handshake.Leftover);
+            var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+            {
+                IsServer = true,
+                KeepAliveInterval = Options.KeepAliveInterval,
+                KeepAliveTimeout = Options.KeepAliveTimeout,
+            });
+            peer = isKitchen ? new KitchenSession(this, socket, stream, remote) : new EaterSession(this, socket, stream, remote);
+            if (!await peer.ReceiveAnnouncementAsync(isKitchen ? "kitchen_name" : "eater_name", _stopping.Token))
+                return;
+
+            if (peer is KitchenSession kitchen)
+            {
+                lock (_peersLock) _kitchens.Add(kitchen);
+            }
+            else
+            {
+                var eater = (EaterSession)peer;
+                eater.ReadFilters();
+                lock (_peersLock) _eaters = [.. _eaters, eater];
+            }
+            Report(HubLogLevel.Information, $"Connected {peer}.");
+            await peer.RunAsync(_stopping.Token);
+        }
+        catch (Exception e) when (e is IOException or SocketException or WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            if (peer is not null && !_stopping.IsCancellationRequested)
+                Report(HubLogLevel.Verbose, $"Lost {peer}: {e.Message}");
+        }
+        catch (Exception e)
+        {
+            Report(HubLogLevel.Error, $"Unexpected error with a {role} at {remote}: {e}");
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _connections);
+            if (peer is not null)
+            {
+                var known = false;
+                lock (_peersLock)
+                {
+                    if (peer is KitchenSession k) known = _kitchens.Remove(k);
+                    else if (peer is EaterSession eater && Array.IndexOf(_eaters, eater) >= 0)
+                    {
+                        known = true;
+                        _eaters = _eaters.Where(x => x != eater).ToArray();
+                        Interlocked.Add(ref _droppedByGoneEaters, eater.Dropped);
+                    }
+                }
+                if (peer.Socket.State == WebSocketState.CloseReceived)
+                    await peer.CloseAsync(peer.Socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, "");
+                if (known && !_stopping.IsCancellationRequested)
+                    Report(HubLogLevel.Information, $"Disconnected {peer}{CloseDescription(peer.Socket)}.");
+                peer.Socket.Dispose();
+            }
+            client.Dispose();
+        }
+    }
+
+    private static string CloseDescription(WebSocket socket) => socket.CloseStatus is { } status
+        ? $" (close {(int)status}{(string.IsNullOrEmpty(socket.CloseStatusDescription) ? "" : " " + socket.CloseStatusDescription)})"
+        : "";
+
+    /// <summary>Sends a frame to every eater that wants it. Never blocks (see EaterQueue).</summary>
+    internal void Publish(HubFrame frame)
+    {
+        Interlocked.Increment(ref _dumplingsIn);
+        Deliver(frame);
+    }
+
+    private void Deliver(HubFrame frame)
+    {
+        foreach (var eater in Volatile.Read(ref _eaters))
+            if (eater.Wants(frame)) eater.Offer(frame);
+    }
+
+    private async Task StatusLoopAsync()
+    {
+        using var timer = new PeriodicTimer(Options.StatusInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                // As the original: status dumplings go out only while someone is listening.
+                if (Volatile.Read(ref _eaters).Length == 0) continue;
+                var status = DumplingCodec.Create(HubStatus.ChefName, null, DumplingDriver.Interval, HubStatus.Build(this));
+                Deliver(HubFrame.Create(status.Utf8Json.Span, binary: false, HubStatus.ChefName, null));
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>A snapshot of the hub's state: what its status dumplings carry.</summary>
+    public HubStatusSnapshot GetStatus()
+    {
+        KitchenSession[] kitchens;
+        lock (_peersLock) kitchens = [.. _kitchens];
+        var eaters = Volatile.Read(ref _eaters);
+        return new HubStatusSnapshot(
+            DumplingsIn: DumplingsIn,
+            DumplingsOut: DumplingsOut,
+            Uptime: _uptime.Elapsed,
+            InvalidDumplings: Interlocked.Read(ref _invalid),
+            RefusedConnections: Interlocked.Read(ref _refused),
+            DroppedDumplings: Interlocked.Read(ref _droppedByGoneEaters) + eaters.Sum(e => e.Dropped),
+            Kitchens: kitchens.Select(k => new HubPeerStatus(k.Name, k.Remote, k.Announcement, k.Received, 0, 0, 0, k.Invalid)).ToArray(),
+            Eaters: eaters.Select(e => new HubPeerStatus(e.Name, e.Remote, e.Announcement, e.Sent, e.Dropped, e.QueuedDumplings, e.QueuedBytes, 0)).ToArray());
+    }
+
+    internal void CountOut(int count) => Interlocked.Add(ref _dumplingsOut, count);
+    internal void CountInvalid() => Interlocked.Increment(ref _invalid);
+    internal void CountRefused() => Interlocked.Increment(ref _refused);
+
+    internal void Report(HubLogLevel level, string message)
+    {
+        try { Log?.Invoke(this, new HubLogEventArgs(level, message)); }
+        catch { /* a listener's failure must not take the hub down */ }
+    }
+
+    /// <summary>Stops accepting, releases both ports at once, and closes every peer with 1001.</summary>
+    public Task StopAsync()
+    {
+        lock (_peersLock) return _stopTask ??= StopCoreAsync();
+    }
+
+    private async Task StopCoreAsync()
+    {
+        _inListener?.Stop();
+        _outListener?.Stop();
+        HubPeer[] peers;
+        lock (_peersLock) peers = [.. _kitchens, .. _eaters];
+        await Task.WhenAll(peers.Select(p => p.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "hub shutting down")));
+        _stopping.Cancel();
+        Task[] tasks;
+        lock (_peersLock) tasks = [.. _tasks];
+        await Task.WhenAny(Task.WhenAll(tasks), Task.Delay(TimeSpan.FromSeconds(5)));
+        if (_inListener is not null) Report(HubLogLevel.Information, "Dumpling hub stopped.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,62 @@
+namespace NetDumplings.Hub;
+
+/// <summary>What a hub does when an eater's queue is full.</summary>
+public enum EaterOverflowPolicy
+{
+    /// <summary>Drop the eater's oldest queued dumplings to make room, and count them.</summary>
+    DropOldest,
+
+    /// <summary>Close the eater (1008, with a reason saying its queue was full); others go on.</summary>
+    Disconnect,
+}
+
+/// <summary>A hub's address, ports and limits. The defaults are the original's, plus bounds it lacked.</summary>
+public sealed record DumplingHubOptions
+{
+    /// <summary>Where to listen: <c>localhost</c> (loopback only, the default), an IP address, a host name, or <c>*</c> for all.</summary>
+    public string Address { get; init; } = HubAddress.DefaultHost;
+
+    /// <summary>The kitchens' port; 0 picks a free one (read it from <see cref="DumplingHub.InEndPoint"/>).</summary>
+    public int InPort { get; init; } = HubAddress.DefaultInPort;
+
+    /// <summary>The eaters' port; 0 picks a free one (read it from <see cref="DumplingHub.OutEndPoint"/>).</summary>
+    public int OutPort { get; init; } = HubAddress.DefaultOutPort;
+
+    /// <summary>How often eaters get a SystemStatusChef dumpling; zero or less turns them off.</summary>
+    public TimeSpan StatusInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Largest message accepted from a peer; a bigger one closes its sender with 1009.</summary>
+    public int MaxMessageBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Dumplings an eater may have waiting before the overflow policy applies.</summary>
+    public int EaterQueueDumplings { get; init; } = 10_000;
+
+    /// <summary>Bytes an eater may have waiting before the overflow policy applies.</summary>
+    public long EaterQueueBytes { get; init; } = 16L * 1024 * 1024;
+
+    /// <summary>What to do when an eater's queue is full.</summary>
+    public EaterOverflowPolicy OverflowPolicy { get; init; } = EaterOverflowPolicy.DropOldest;
+
+    /// <summary>Keepalive pings go out this often, in both directions' interest (the original: 20 s).</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>A peer that does not answer a ping within this long is closed (the original: 20 s).</summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Time a new connection has to finish the WebSocket handshake and send its announcement.</summary>
+    public TimeSpan AnnounceTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Connections (kitchens and eaters together, including ones still handshaking) the hub keeps at once; more are refused with 503.</summary>
+    public int MaxConnections { get; init; } = 512;
+
+    internal void Validate()
+    {
+        if (InPort is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(InPort), InPort, $"The in-port must be 0 to 65535; {InPort} is not a port.");
+        if (OutPort is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(OutPort), OutPort, $"The out-port must be 0 to 65535; {OutPort} is not a port.");
+        if (InPort != 0 && InPort == OutPort) throw new ArgumentException($"The in-port and out-port must differ; both are {InPort}.");
+        if (MaxMessageBytes < 1024) throw new ArgumentOutOfRangeException(nameof(MaxMessageBytes), MaxMessageBytes, "The message limit must be at least 1024 bytes.");
+        if (EaterQueueDumplings < 1) throw new ArgumentOutOfRangeException(nameof(EaterQueueDumplings), EaterQueueDumplings, "An eater's queue must hold at least one dumpling.");
+        if (EaterQueueBytes < MaxMessageBytes) throw new ArgumentOutOfRangeException(nameof(EaterQueueBytes), EaterQueueBytes, $"An eater's queue must hold at least one largest message ({MaxMessageBytes} bytes).");
+        if (MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "The hub must allow at least one connection.");
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace NetDumplings.Hub;
+
+/// <summary>
+/// An eater on the out-port: a bounded queue of frames and a sender that drains it in bursts. Its
+/// announcement may carry the filter extension (<c>chefs</c>, <c>kitchens</c>: names or wildcards).
+/// </summary>
+internal sealed class EaterSession(DumplingHub hub, WebSocket socket, PeerStream stream, IPEndPoint remote)
+    : HubPeer(hub, socket, stream, remote)
+{
+    private const int BatchBytes = 256 * 1024;
+    private readonly EaterQueue _queue = new(hub.Options.EaterQueueDumplings, hub.Options.EaterQueueBytes);
+    private Regex? _chefs;
+    private Regex? _kitchens;
+    private long _sent;
+    private int _overflowed;
+
+    public override string Role => "eater";
+
+    public override string Name =>
+        Announcement.ValueKind == JsonValueKind.Object && Announcement.TryGetProperty("eater_name", out var n) && n.ValueKind == JsonValueKind.String
+            ? n.GetString()! : "?";
+
+    public long Sent => Interlocked.Read(ref _sent);
+    public long Dropped => _queue.Dropped;
+    public int QueuedDumplings => _queue.Count;
+    public long QueuedBytes => _queue.Bytes;
+
+    /// <summary>Reads the filter extension from the announcement; an original eater sends none.</summary>
+    public void ReadFilters()
+    {
+        _chefs = FilterFrom("chefs");
+        _kitchens = FilterFrom("kitchens");
+    }
+
+    private Regex? FilterFrom(string key)
+    {
+        if (!Announcement.TryGetProperty(key, out var list) || list.ValueKind != JsonValueKind.Array) return null;
+        var patterns = list.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList();
+        if (patterns.Count == 0) return null;
+        var alternatives = patterns.Select(p => Regex.Escape(p).Replace("\\*", ".*").Replace("\\?", "."));
+        return new Regex("^(?:" + string.Join("|", alternatives) + ")$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
+    }
+
+    public bool Wants(HubFrame frame) =>
+        (_chefs is null || (frame.Chef is not null && _chefs.IsMatch(frame.Chef))) &&
+        (_kitchens is null || (frame.Kitchen is not null && _kitchens.IsMatch(frame.Kitchen)));
+
+    /// <summary>Queues a frame; applies the overflow policy when the queue is full. Never blocks.</summary>
+    public void Offer(HubFrame frame)
+    {
+        var dropOldest = Hub.Options.OverflowPolicy == EaterOverflowPolicy.DropOldest;
+        if (_queue.TryEnqueue(frame, dropOldest)) return;
+        if (Interlocked.Exchange(ref _overflowed, 1) == 0)
+        {
+            Hub.Report(HubLogLevel.Warning, $"Disconnecting {this}: its queue is full ({Hub.Options.EaterQueueDumplings} dumplings / {Hub.Options.EaterQueueBytes} bytes); it reads too slowly.");
+            _queue.Close();
+            _ = CloseAsync(WebSocketCloseStatus.PolicyViolation, "dumpling eater too slow: its queue was full");
+        }
+    }
+
+    public override async Task RunAsync(CancellationToken cancel)
+    {
+        var sender = SendLoopAsync(cancel);
+        var receiver = ReceiveLoopAsync(cancel);
+        await Task.WhenAny(sender, receiver);
+        _queue.Close();
+        Socket.Abort();
+        try { await Task.WhenAll(sender, receiver); }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException) { }
+    }
+
+    private async Task SendLoopAsync(CancellationToken cancel)
+    {
+        var batch = new List<HubFrame>(64);
+        try
+        {
+            while (await _queue.WaitAsync())
+            {
+                batch.Clear();
+                _queue.DrainTo(batch, BatchBytes);
+                if (batch.Count == 0) continue;
+                if (Socket.State != WebSocketState.Open) return;
+                await Stream.WriteFramesAsync(batch, cancel);
+                Interlocked.Add(ref _sent, batch.Count);
+                Hub.CountOut(batch.Count);
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException) { }
+    }
+
+    private async Task ReceiveLoopAsync(CancellationToken cancel)
+    {
+        // An eater has nothing more to say after its announcement; reading keeps pings, pongs and
+        // its close flowing, and enforces the message limit.
+        try
+        {
+            while (!cancel.IsCancellationRequested)
+            {
+                var outcome = await ReceiveAsync(cancel);
+                if (outcome == ReceiveOutcome.Closed) return;
+                if (outcome == ReceiveOutcome.TooBig)
+                {
+                    await RefuseTooBigAsync();
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException) { }
+    }
+}

@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text.Json;
+
+namespace NetDumplings.Hub;
+
+/// <summary>What a peer's receive returned: a whole message, its close, or a message over the limit.</summary>
+internal enum ReceiveOutcome { Message, Closed, TooBig }
+
+/// <summary>A connected kitchen or eater: its socket, WebSocket, announcement and address.</summary>
+internal abstract class HubPeer(DumplingHub hub, WebSocket socket, PeerStream stream, IPEndPoint remote)
+{
+    private byte[] _buffer = new byte[4096];
+
+    protected DumplingHub Hub { get; } = hub;
+    public WebSocket Socket { get; } = socket;
+    public PeerStream Stream { get; } = stream;
+    public IPEndPoint Remote { get; } = remote;
+
+    /// <summary>The peer's announcement, as it sent it (kitchen info or eater name and filters).</summary>
+    public JsonElement Announcement { get; protected set; }
+
+    public abstract string Role { get; }
+    public abstract string Name { get; }
+
+    public override string ToString() => $"{Role} '{Name}' ({Remote})";
+
+    /// <summary>The bytes of the last message received.</summary>
+    protected ReadOnlySpan<byte> Message => _buffer.AsSpan(0, MessageLength);
+    protected int MessageLength { get; private set; }
+    protected WebSocketMessageType MessageType { get; private set; }
+
+    /// <summary>Receives one whole message, refusing to grow past the hub's message limit.</summary>
+    protected async Task<ReceiveOutcome> ReceiveAsync(CancellationToken cancel)
+    {
+        var limit = Hub.Options.MaxMessageBytes;
+        var length = 0;
+        while (true)
+        {
+            if (length == _buffer.Length)
+            {
+                if (length > limit) return ReceiveOutcome.TooBig;
+                Array.Resize(ref _buffer, (int)Math.Min((long)_buffer.Length * 2, limit + 1L));
+            }
+            var result = await Socket.ReceiveAsync(_buffer.AsMemory(length), cancel);
+            if (result.MessageType == WebSocketMessageType.Close) return ReceiveOutcome.Closed;
+            length += result.Count;
+            if (length > limit) return ReceiveOutcome.TooBig;
+            if (result.EndOfMessage)
+            {
+                MessageLength = length;
+                MessageType = result.MessageType;
+                // A big message once should not pin a big buffer for the life of the connection.
+                if (_buffer.Length > 256 * 1024 && length < 4096) _buffer = new byte[4096];
+                return ReceiveOutcome.Message;
+            }
+        }
+    }
+
+    /// <summary>Receives the announcement within the hub's timeout; false (after closing the peer) when it does not come or is not valid.</summary>
+    public async Task<bool> ReceiveAnnouncementAsync(string nameKey, CancellationToken cancel)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var receive = ReceiveAsync(timeout.Token);
+        var finished = await Task.WhenAny(receive, Task.Delay(Hub.Options.AnnounceTimeout, cancel));
+        if (finished != receive)
+        {
+            await CloseAsync(WebSocketCloseStatus.PolicyViolation, $"no announcement within {Hub.Options.AnnounceTimeout.TotalSeconds:0.#} s");
+            timeout.Cancel();
+            try { await receive; } catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException) { }
+            Hub.Report(HubLogLevel.Warning, $"Closed {Role} at {Remote}: it sent no announcement within {Hub.Options.AnnounceTimeout.TotalSeconds:0.#} s.");
+            return false;
+        }
+        var outcome = await receive;
+        if (outcome == ReceiveOutcome.Closed) return false;
+        if (outcome == ReceiveOutcome.TooBig)
+        {
+            await RefuseTooBigAsync();
+            return false;
+        }
+        string? problem = null;
+        try
+        {
+            using var doc = JsonDocument.Parse(_buffer.AsMemory(0, MessageLength));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                problem = $"the announcement must be a JSON object with '{nameKey}'";
+            else if (!doc.RootElement.TryGetProperty(nameKey, out _))
+                problem = $"the announcement has no '{nameKey}'";
+            else
+                Announcement = doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            problem = $"the announcement is not JSON ({e.Message})";
+        }
+        if (problem is null) return true;
+        Hub.CountRefused();
+        Hub.Report(HubLogLevel.Warning, $"Refused {Role} at {Remote}: {problem}.");
+        await CloseAsync(WebSocketCloseStatus.PolicyViolation, problem);
+        return false;
+    }
+
+    protected async Task RefuseTooBigAsync()
+    {
+        Hub.Report(HubLogLevel.Warning, $"Closed {this}: it sent a message over {Hub.Options.MaxMessageBytes} bytes.");
+        await CloseAsync(WebSocketCloseStatus.MessageTooBig, $"message over {Hub.Options.MaxMessageBytes} bytes");
+    }
+
+    /// <summary>Closes with a code and reason, waiting briefly for the peer's answer, then drops the connection.</summary>
+    public async Task CloseAsync(WebSocketCloseStatus status, string reason)
+    {
+        // A close reason is at most 123 bytes on the wire.
+        if (System.Text.Encoding.UTF8.GetByteCount(reason) > 123) reason = reason[..Math.Min(reason.Length, 100)] + "...";
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            if (Socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                await Socket.CloseOutputAsync(status, reason, cts.Token);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException) { }
+        finally
+        {
+            Socket.Abort();
+        }
+    }
+
+    /// <summary>Runs the session until the peer goes, the hub stops or the session ends it.</summary>
+    public abstract Task RunAsync(CancellationToken cancel);
+}

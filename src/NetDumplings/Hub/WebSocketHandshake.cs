@@ -1,0 +1,101 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace NetDumplings.Hub;
+
+/// <summary>
+/// The server side of the RFC 6455 opening handshake, small enough to read in one go: the hub runs
+/// inside pwsh where ASP.NET Core is absent, and a TcpListener of our own is what gives us
+/// KeepAliveTimeout and one buffered writer per eater (DESIGN.md §4).
+/// </summary>
+internal static class WebSocketHandshake
+{
+    private const int MaxRequestBytes = 16 * 1024;
+    private static readonly byte[] HeaderEnd = "\r\n\r\n"u8.ToArray();
+
+    /// <summary>The outcome: either accepted (with any bytes the client sent after its request) or refused (answered with an HTTP error).</summary>
+    internal readonly record struct Result(bool Accepted, string? Path, string? Refusal, ReadOnlyMemory<byte> Leftover);
+
+    public static async Task<Result> AcceptAsync(Stream stream, CancellationToken cancel)
+    {
+        var buffer = new byte[4096];
+        var length = 0;
+        int end;
+        while ((end = buffer.AsSpan(0, length).IndexOf(HeaderEnd)) < 0)
+        {
+            if (length == buffer.Length)
+            {
+                if (buffer.Length >= MaxRequestBytes)
+                    return await RefuseAsync(stream, 431, "Request Header Fields Too Large", "The request's headers are larger than 16 KiB.", cancel);
+                Array.Resize(ref buffer, buffer.Length * 2);
+            }
+            var read = await stream.ReadAsync(buffer.AsMemory(length), cancel);
+            if (read == 0)
+                return new Result(false, null, "the peer closed the connection before finishing its request", default);
+            length += read;
+        }
+
+        var head = Encoding.Latin1.GetString(buffer, 0, end);
+        var lines = head.Split("\r\n");
+        var requestLine = lines[0].Split(' ');
+        if (requestLine.Length != 3 || !requestLine[2].StartsWith("HTTP/1.", StringComparison.Ordinal))
+            return await RefuseAsync(stream, 400, "Bad Request", "This is not an HTTP request.", cancel);
+
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var line in lines.Skip(1))
+        {
+            var colon = line.IndexOf(':');
+            if (colon <= 0) continue;
+            var name = line[..colon].Trim();
+            var value = line[(colon + 1)..].Trim();
+            headers[name] = headers.TryGetValue(name, out var previous) ? previous + ", " + value : value;
+        }
+
+        if (requestLine[0] != "GET")
+            return await RefuseAsync(stream, 405, "Method Not Allowed", "A netdumplings hub speaks WebSocket only: connect with a WebSocket client (GET with Upgrade: websocket).", cancel, "Allow: GET\r\n");
+        if (!HasToken(headers, "Upgrade", "websocket"))
+            return await RefuseAsync(stream, 426, "Upgrade Required",
+                "This is a netdumplings hub: it speaks WebSocket only. Kitchens connect to the in-port, eaters (Receive-Dumpling) to the out-port.",
+                cancel, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
+        if (!HasToken(headers, "Connection", "upgrade"))
+            return await RefuseAsync(stream, 400, "Bad Request", "A WebSocket request must say 'Connection: Upgrade'.", cancel);
+        if (!headers.TryGetValue("Sec-WebSocket-Version", out var version) || version != "13")
+            return await RefuseAsync(stream, 426, "Upgrade Required", "Only WebSocket version 13 (RFC 6455) is spoken here.", cancel, "Sec-WebSocket-Version: 13\r\n");
+        if (!headers.TryGetValue("Sec-WebSocket-Key", out var key) || !IsValidKey(key))
+            return await RefuseAsync(stream, 400, "Bad Request", "The request has no valid Sec-WebSocket-Key.", cancel);
+
+        // permessage-deflate is declined: every peer works without it (PROTOCOL.md), and it costs CPU per eater.
+        var accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+        var response = $"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(response), cancel);
+        await stream.FlushAsync(cancel);
+
+        var leftover = buffer.AsMemory(end + HeaderEnd.Length, length - end - HeaderEnd.Length);
+        return new Result(true, requestLine[1], null, leftover);
+    }
+
+    /// <summary>Answers with an HTTP error and says why; used for bad requests and for a hub at its connection limit.</summary>
+    public static async Task<Result> RefuseAsync(Stream stream, int status, string reason, string body, CancellationToken cancel, string extraHeaders = "")
+    {
+        var bodyBytes = Encoding.UTF8.GetBytes(body + "\n");
+        var response = $"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {bodyBytes.Length}\r\n{extraHeaders}Connection: close\r\n\r\n";
+        try
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(response), cancel);
+            await stream.WriteAsync(bodyBytes, cancel);
+            await stream.FlushAsync(cancel);
+        }
+        catch (IOException) { } // the peer has gone; the refusal stands
+        return new Result(false, null, $"HTTP {status} {reason}: {body}", default);
+    }
+
+    private static bool HasToken(Dictionary<string, string> headers, string name, string token) =>
+        headers.TryGetValue(name, out var value) &&
+        value.Split(',').Any(t => t.Trim().Equals(token, StringComparison.OrdinalIgnoreCase));
+
+    private static bool IsValidKey(string key)
+    {
+        Span<byte> decoded = stackalloc byte[32];
+        return Convert.TryFromBase64String(key, decoded, out var written) && written == 16;
+    }
+}

@@ -1,0 +1,176 @@
+using System.Net.WebSockets;
+using NetDumplings.Hub;
+
+namespace NetDumplings.Kitchen;
+
+/// <summary>
+/// Sends a kitchen's dumplings to a hub over one WebSocket: announce, then one text frame per
+/// dumpling. When the hub is unreachable or goes away it reconnects with backoff while the outbox
+/// holds what the chefs make; a dumpling whose send failed is sent again after the reconnect.
+/// </summary>
+internal sealed class HubSender : DumplingSink
+{
+    private readonly HubAddress _hub;
+    private readonly Backoff _backoff;
+    private readonly Action<KitchenNotice> _notify;
+    private readonly CancellationTokenSource _abort = new();
+    private byte[] _announcement = [];
+    private Task _run = Task.CompletedTask;
+    private volatile bool _connected;
+    private long _connects;
+    private volatile bool _cancelledByUser;
+
+    public HubSender(HubAddress hub, int capacity, Backoff backoff, Action<KitchenNotice> notify) : base(capacity)
+    {
+        _hub = hub;
+        _backoff = backoff;
+        _notify = notify;
+    }
+
+    public override bool Connected => _connected;
+    public override long Connects => Interlocked.Read(ref _connects);
+
+    public override void Start(byte[] announcement)
+    {
+        _announcement = announcement;
+        _run = Task.Run(RunAsync);
+    }
+
+    private async Task RunAsync()
+    {
+        var attempt = 0;
+        Dumpling? pending = null;
+        var token = _abort.Token;
+        while (!token.IsCancellationRequested)
+        {
+            using var socket = new ClientWebSocket();
+            socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
+            socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(20);
+            try
+            {
+                using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+                connectTimeout.CancelAfter(TimeSpan.FromSeconds(10));
+                await socket.ConnectAsync(_hub.Uri, connectTimeout.Token).ConfigureAwait(false);
+                await socket.SendAsync(_announcement, WebSocketMessageType.Text, true, token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                var delay = _backoff.Delay(attempt++);
+                _notify(new KitchenNotice(attempt == 1 ? KitchenNoticeLevel.Warning : KitchenNoticeLevel.Verbose,
+                    $"Cannot reach the hub at {_hub}: {e.Message}. Retrying in {delay.TotalSeconds:0.##} s; dumplings wait in the outbox."));
+                if (!await DelayAsync(delay, token).ConfigureAwait(false)) break;
+                continue;
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            attempt = 0;
+            _connected = true;
+            Interlocked.Increment(ref _connects);
+            _notify(new KitchenNotice(KitchenNoticeLevel.Verbose, $"Connected to the hub at {_hub}."));
+            using var lost = CancellationTokenSource.CreateLinkedTokenSource(token);
+            var receiving = WatchForCloseAsync(socket, lost);
+            try
+            {
+                while (true)
+                {
+                    if (pending is null && !Outbox.Reader.TryRead(out pending))
+                    {
+                        if (!await Outbox.Reader.WaitToReadAsync(lost.Token).ConfigureAwait(false))
+                        {
+                            await CloseAsync(socket).ConfigureAwait(false);
+                            _connected = false;
+                            return;
+                        }
+                        continue;
+                    }
+                    await socket.SendAsync(pending.Utf8Json, WebSocketMessageType.Text, true, lost.Token).ConfigureAwait(false);
+                    pending = null;
+                    CountSent();
+                }
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                _notify(new KitchenNotice(KitchenNoticeLevel.Warning,
+                    $"Lost the hub at {_hub} ({(e is OperationCanceledException ? "it closed the connection" : e.Message)}); reconnecting."));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                _connected = false;
+                lost.Cancel();
+                await receiving.ConfigureAwait(false);
+            }
+            if (!token.IsCancellationRequested && !await DelayAsync(_backoff.Delay(attempt++), token).ConfigureAwait(false)) break;
+        }
+
+        // Gave up (stopped before the outbox drained): what is left is lost, and counted.
+        var left = pending is null ? 0 : 1;
+        while (Outbox.Reader.TryRead(out _)) left++;
+        CountDropped(left);
+    }
+
+    private static async Task<bool> DelayAsync(TimeSpan delay, CancellationToken token)
+    {
+        try
+        {
+            await Task.Delay(delay, token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The hub sends nothing to kitchens; reading notices its close frame (1001 on shutdown) or a dead connection.</summary>
+    private static async Task WatchForCloseAsync(ClientWebSocket socket, CancellationTokenSource lost)
+    {
+        var buffer = new byte[1024];
+        try
+        {
+            while (!lost.IsCancellationRequested)
+            {
+                var result = await socket.ReceiveAsync(buffer, lost.Token).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close) break;
+            }
+        }
+        catch (Exception)
+        {
+        }
+        lost.Cancel();
+    }
+
+    private async Task CloseAsync(ClientWebSocket socket)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            if (_cancelledByUser)
+                await socket.CloseOutputAsync((WebSocketCloseStatus)4101, "connection cancelled", timeout.Token).ConfigureAwait(false);
+            else
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "kitchen finished", timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+        }
+    }
+
+    public override async Task CompleteAsync(TimeSpan drainTimeout, bool cancelledByUser)
+    {
+        _cancelledByUser = cancelledByUser;
+        Outbox.Writer.TryComplete();
+        if (await Task.WhenAny(_run, Task.Delay(drainTimeout)).ConfigureAwait(false) != _run)
+        {
+            _notify(new KitchenNotice(KitchenNoticeLevel.Warning,
+                $"Gave up delivering to the hub at {_hub} after {drainTimeout.TotalSeconds:0.#} s; {Outbox.Reader.Count} dumplings were not sent."));
+            _abort.Cancel();
+            await _run.ConfigureAwait(false);
+        }
+        _abort.Dispose();
+    }
+}
