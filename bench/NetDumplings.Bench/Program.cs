@@ -6,6 +6,7 @@ var options = BenchOptions.Parse(args);
 var scenarios = new IBenchScenario[]
 {
     new CodecBench(),
+    new ScriptChefBench(),
 };
 
 var selected = scenarios.Where(s => options.Matches(s.Name)).ToList();
