@@ -253,6 +253,21 @@ Describe 'New-DumplingChef' {
         $chef.PacketsReceived | Should -Be 20
     }
 
+    It 'makes the kitchen wait for room instead of dropping, for capture files (Auto) or when told to (Wait)' {
+        $fromFile = @(1..12 | ForEach-Object {
+            $p = New-UdpPacket -SourcePort $_
+            [NetDumplings.Chefs.ChefPacket]::new($p.Data.ToArray(), $p.Timestamp, $p.LinkType, -1, (Join-Path $TestDrive 'replayed.pcap'))
+        })
+        $auto = New-DumplingChef -Name AutoWait -QueueCapacity 2 -OnPacket { param($Packet) Start-Sleep -Milliseconds 10; $Packet.SourcePort }
+        $auto.WhenQueueFull | Should -Be 'Auto'
+        Get-Payloads (Invoke-Chef $auto $fromFile) | Should -Be @(1..12 | ForEach-Object { "$_" })
+        $auto.PacketsDropped | Should -Be 0
+
+        $wait = New-DumplingChef -Name AlwaysWait -QueueCapacity 1 -WhenQueueFull Wait -OnPacket { param($Packet) Start-Sleep -Milliseconds 10; $Packet.SourcePort }
+        Get-Payloads (Invoke-Chef $wait @(1..8 | ForEach-Object { New-UdpPacket -SourcePort $_ })) | Should -Be @(1..8 | ForEach-Object { "$_" })
+        $wait.PacketsDropped | Should -Be 0
+    }
+
     It 'is stopped by the kitchen while stuck in a loop, dropping what was queued' {
         $chef = New-DumplingChef -Name Runaway -OnPacket { param($Packet) while ($true) { $spin++ } }
         $outlet = [ChefTestOutlet]::new()

@@ -55,6 +55,14 @@ Describe 'A scriptblock chef in Start-DumplingKitchen' {
         @($ours | ForEach-Object { ($_ | ConvertFrom-Json).lookup.hostname }) | Sort-Object | Should -Be ($builtIn | Sort-Object)
     }
 
+    It 'loses no packet of a capture file even when its queue is small' {
+        $chef = New-DumplingChef -Name SmallQueue -QueueCapacity 4 -OnPacket { param($Packet) $n++ } -OnInterval { $n }
+        $dumplings = @(Start-DumplingKitchen -Path $script:Capture -NoHub -Chef $chef -PokeInterval 0 -Filter '')
+        $chef.PacketsDropped | Should -Be 0
+        $chef.PacketsReceived | Should -Be $script:Summary.Packets
+        $dumplings[-1].PayloadJson | Should -Be "$($script:Summary.Packets)"
+    }
+
     It 'reports a throwing handler as a non-terminating error naming the chef, and goes on' {
         $chef = New-DumplingChef -Name Picky -OnPacket { param($Packet) if ($Packet.Protocol -eq 'ARP') { throw 'no ARP please' }; if ($Packet.Dns) { 'dns' } }
         $dumplings = @(Start-DumplingKitchen -Path $script:Capture -NoHub -Chef $chef -PokeInterval 0 -ErrorVariable kitchenErrors -ErrorAction SilentlyContinue)

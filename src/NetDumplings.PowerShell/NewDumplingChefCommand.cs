@@ -9,7 +9,7 @@ namespace NetDumplings.PowerShell;
 /// <para type="description">The -OnPacket scriptblock is called for every packet the kitchen sees, with the packet as its one parameter (param($Packet); also $_). The packet is a NetDumplings.Chefs.DumplingPacket: Time, EpochSeconds, Length, SourceAddress, DestinationAddress, SourcePort, DestinationPort, Protocol, LayerNames, and the layers Ethernet, IP, IPv4, IPv6, Tcp, Udp, Arp, Icmp, IcmpV6, Dns and DnsQuestions, each computed only when read, plus Packet (the PacketDotNet packet) for anything else.</para>
 /// <para type="description">Every object a handler outputs becomes the payload of one dumpling (output nothing for no dumpling; output ,@(1, 2) to send one array). Hashtables and [pscustomobject] become JSON objects, arrays become JSON arrays, dates ISO 8601 text, enums their names, MAC addresses aa:bb:cc:dd:ee:ff, and other objects their string form. The optional -OnInterval scriptblock runs at every poke of the kitchen and its output makes interval dumplings.</para>
 /// <para type="description">The chef runs in a PowerShell runspace of its own, in one long-running pipeline fed by a queue, never on the capture thread: variables a handler sets persist from packet to packet and are shared by both handlers (one script scope), $State is a hashtable kept in the chef object ($chef.State), and $using:name reads the value the variable had when New-DumplingChef ran. Modules named in -Module are imported into the chef's runspace; nothing else from your session is there.</para>
-/// <para type="description">An error in a handler is reported by the kitchen (with the chef's name and the packet's capture time) and counted in ErrorCount; the chef goes on with the next packet. When more than -QueueCapacity packets wait for the chef, further packets are dropped and counted in PacketsDropped rather than slowing the capture. Stopping the kitchen (Ctrl+C, Stop-Job) stops a chef that is stuck in a loop.</para>
+/// <para type="description">An error in a handler is reported by the kitchen (with the chef's name and the packet's capture time) and counted in ErrorCount; the chef goes on with the next packet. When more than -QueueCapacity packets wait for the chef, further live packets are dropped and counted in PacketsDropped rather than slowing the capture, while a capture file's replay waits for the chef (see -WhenQueueFull). Stopping the kitchen (Ctrl+C, Stop-Job) stops a chef that is stuck in a loop.</para>
 /// <example>
 ///   <code>$chef = New-DumplingChef -Name BigPackets -OnPacket { param($Packet) if ($Packet.Length -gt 1400) { @{ from = $Packet.SourceAddress; bytes = $Packet.Length } } }</code>
 ///   <para>A chef that makes a dumpling for each packet over 1400 bytes.</para>
@@ -42,6 +42,10 @@ public sealed class NewDumplingChefCommand : DumplingCmdlet
     [ValidateRange(1, 100_000_000)]
     public int QueueCapacity { get; set; } = ScriptBlockChef.DefaultQueueCapacity;
 
+    /// <summary><para type="description">What happens to a packet that finds the queue full. Auto (the default): packets from capture files wait for room (nothing is lost; the replay slows down), live packets are dropped and counted. Drop: always drop and count. Wait: always wait (a live capture may then drop in the kitchen's own queue).</para></summary>
+    [Parameter]
+    public ChefQueuePolicy WhenQueueFull { get; set; } = ChefQueuePolicy.Auto;
+
     protected override void EndProcessing()
     {
         if (Name.IndexOfAny(['"', '\\']) >= 0 || Name.Any(char.IsControl))
@@ -58,7 +62,7 @@ public sealed class NewDumplingChefCommand : DumplingCmdlet
             ThrowTerminatingError(e, "InvalidChefScript", ErrorCategory.InvalidArgument, Name);
             return;
         }
-        WriteObject(new ScriptBlockChef(Name, script, OnInterval is not null, ResolveModules(), QueueCapacity));
+        WriteObject(new ScriptBlockChef(Name, script, OnInterval is not null, ResolveModules(), QueueCapacity, WhenQueueFull));
     }
 
     private (bool, object?) ReadVariable(string path)

@@ -13,18 +13,23 @@ internal sealed class IntervalTick
 
 /// <summary>
 /// A scriptblock chef's input: packets (bounded: when full the kitchen's packet is dropped and counted,
-/// so a slow chef never stalls the capture) and interval ticks (never dropped), read by the chef's
+/// so a slow chef never stalls a live capture, or the kitchen waits for room when it replays a file)
+/// and interval ticks (never dropped), read by the chef's
 /// pipeline as one endless enumerable. Unlike a PSDataCollection input, which keeps every item it was
 /// given, an item is gone once read, so a chef can run for days.
 /// </summary>
 internal sealed class ChefInbox : IEnumerable<object>
 {
-    private readonly Channel<object> _channel = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<object> _channel = Channel.CreateUnbounded<object>(new UnboundedChannelOptions());
     private readonly CancellationTokenSource _halt = new();
     private readonly int _capacity;
-    private int _pending;
+    private readonly SemaphoreSlim _room;
 
-    public ChefInbox(int capacity) => _capacity = capacity;
+    public ChefInbox(int capacity)
+    {
+        _capacity = capacity;
+        _room = new SemaphoreSlim(capacity, capacity);
+    }
 
     /// <summary>The item the chef's pipeline is handling now (read on the pipeline's own thread).</summary>
     public object? Current { get; private set; }
@@ -36,14 +41,30 @@ internal sealed class ChefInbox : IEnumerable<object>
     public bool Halted => _halt.IsCancellationRequested;
 
     /// <summary>Packets waiting.</summary>
-    public int Count => Volatile.Read(ref _pending);
+    public int Count => _capacity - _room.CurrentCount;
 
     /// <summary>Takes a place for one packet; false when the inbox is full or closed.</summary>
-    public bool TryReserve()
+    public bool TryReserve() => !_halt.IsCancellationRequested && _room.Wait(0);
+
+    /// <summary>Takes a place for one packet, waiting for one; false when the inbox is halted or <paramref name="cancel"/> fires.</summary>
+    public bool Reserve(CancellationToken cancel)
     {
-        if (_halt.IsCancellationRequested) return false;
-        if (Interlocked.Increment(ref _pending) <= _capacity) return true;
-        Interlocked.Decrement(ref _pending);
+        if (_room.Wait(0)) return !_halt.IsCancellationRequested || Release();
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancel, _halt.Token);
+        try
+        {
+            _room.Wait(either.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        return !_halt.IsCancellationRequested || Release();
+    }
+
+    private bool Release()
+    {
+        _room.Release();
         return false;
     }
 
@@ -51,7 +72,7 @@ internal sealed class ChefInbox : IEnumerable<object>
     public bool AddReserved(object packet)
     {
         if (_channel.Writer.TryWrite(packet)) return true;
-        Interlocked.Decrement(ref _pending);
+        _room.Release();
         return false;
     }
 
@@ -68,7 +89,7 @@ internal sealed class ChefInbox : IEnumerable<object>
         var discarded = 0;
         while (_channel.Reader.TryRead(out var item))
             if (item is not IntervalTick) discarded++;
-        Interlocked.Add(ref _pending, -discarded);
+        if (discarded > 0) _room.Release(discarded);
         return discarded;
     }
 
@@ -79,7 +100,7 @@ internal sealed class ChefInbox : IEnumerable<object>
         {
             if (reader.TryRead(out var item))
             {
-                if (item is not IntervalTick) Interlocked.Decrement(ref _pending);
+                if (item is not IntervalTick) _room.Release();
                 Current = item;
                 yield return item;
                 continue;

@@ -33,8 +33,10 @@ public sealed class ScriptBlockChef : DumplingChef
     private CancellationToken _stopping;
     private long _received, _dropped, _errors, _served;
 
-    internal ScriptBlockChef(string name, ChefScript script, bool hasIntervalHandler, string[] modules, int queueCapacity)
+    internal ScriptBlockChef(string name, ChefScript script, bool hasIntervalHandler, string[] modules, int queueCapacity,
+        ChefQueuePolicy whenQueueFull = ChefQueuePolicy.Auto)
     {
+        WhenQueueFull = whenQueueFull;
         Name = name;
         _script = script;
         HasIntervalHandler = hasIntervalHandler;
@@ -53,6 +55,9 @@ public sealed class ScriptBlockChef : DumplingChef
     /// <summary>Packets that may wait for the chef; more are dropped (and counted in <see cref="PacketsDropped"/>).</summary>
     public int QueueCapacity { get; }
 
+    /// <summary>What the kitchen does with a packet when the queue is full: drop it, or wait for room.</summary>
+    public ChefQueuePolicy WhenQueueFull { get; }
+
     public bool HasIntervalHandler { get; }
 
     /// <summary>The script the chef's pipeline runs (its handlers inlined), for troubleshooting.</summary>
@@ -60,7 +65,7 @@ public sealed class ScriptBlockChef : DumplingChef
 
     public long PacketsReceived => Interlocked.Read(ref _received);
 
-    /// <summary>Packets not handled: the queue was full, or the chef was stopped before it reached them.</summary>
+    /// <summary>Packets not handled: the queue was full (and <see cref="WhenQueueFull"/> said drop), or the chef was stopped before it reached them.</summary>
     public long PacketsDropped => Interlocked.Read(ref _dropped);
 
     /// <summary>Errors in the handlers (each reported to the kitchen).</summary>
@@ -135,7 +140,11 @@ public sealed class ScriptBlockChef : DumplingChef
     {
         Interlocked.Increment(ref _received);
         var inbox = _inbox;
-        if (inbox is null || !inbox.TryReserve() || !inbox.AddReserved(new DumplingPacket(packet)))
+        // A kitchen replaying a capture file names the file (a full path) as the packet's source; an
+        // interface name is never rooted. A file can wait for the chef; a live capture cannot.
+        var wait = WhenQueueFull == ChefQueuePolicy.Wait
+            || (WhenQueueFull == ChefQueuePolicy.Auto && packet.Source is { } source && Path.IsPathRooted(source));
+        if (inbox is null || !(wait ? inbox.Reserve(_stopping) : inbox.TryReserve()) || !inbox.AddReserved(new DumplingPacket(packet)))
             Interlocked.Increment(ref _dropped);
         return null;   // payloads are served from the chef's own thread
     }
@@ -277,6 +286,17 @@ public sealed class ScriptBlockChef : DumplingChef
     }
 
     public override string ToString() => $"{Name} (scriptblock chef)";
+}
+
+/// <summary>What a scriptblock chef does with a packet that finds its queue full.</summary>
+public enum ChefQueuePolicy
+{
+    /// <summary>Wait for packets from capture files (nothing is lost, the replay slows down); drop live packets.</summary>
+    Auto,
+    /// <summary>Drop the packet and count it, so the capture never stalls.</summary>
+    Drop,
+    /// <summary>Make the kitchen wait for room (until the kitchen is stopped).</summary>
+    Wait,
 }
 
 /// <summary>What a handler's catch block calls (as $__ndSink) to report an error and go on.</summary>
