@@ -2,8 +2,9 @@
 .SYNOPSIS
     The scriptchef bench scenario, run in a child pwsh by ScriptChefBench.cs: packets per second through
     scriptblock chefs (made by New-DumplingChef) against C# chefs doing the same work, in the same run.
-    Packets come from a pcap file this script writes (or, with -InMemory, are fed to the chef directly,
-    as a kitchen's dispatcher would); every payload a chef serves is encoded as a dumpling.
+    Two tables: packets fed to the chef directly, as a kitchen's dispatcher would (the chef's own cost),
+    and a generated capture file replayed by Start-DumplingKitchen -NoHub (what a user sees, reading
+    and dispatching included). Every payload a chef serves is encoded as a dumpling.
 #>
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
@@ -156,3 +157,35 @@ foreach ($case in $cases) {
     $theirs = Measure-Chef $case.Baseline
     Write-Host ('| {0} | {1:N0} | {2:N0} | {3:0.00}x | {4:N0} |' -f $case.Case, $ours, $theirs, ($ours / $theirs), $served)
 }
+
+# From a capture file through the kitchen: packets / the kitchen's own clock (which starts once the
+# chefs have started, so a runspace's start-up is not counted), all packets, no filter.
+$capture = Join-Path ([IO.Path]::GetTempPath()) "nd-scriptchef-bench-$PID.pcap"
+try {
+    $generated = [NetDumplings.Kitchen.PcapGenerator]::WriteMixed($capture, $Count, 1)
+    function Measure-Kitchen([scriptblock] $makeChef) {
+        $rates = foreach ($run in 0..$Repeats) {
+            $chef = & $makeChef
+            $null = Start-DumplingKitchen -Path $capture -NoHub -Chef $chef -PokeInterval 0 -Filter '' -InformationVariable info
+            $stats = $info.MessageData | Where-Object { $_ -is [NetDumplings.Kitchen.KitchenStatistics] } | Select-Object -Last 1
+            if ($stats.PacketsProcessed -ne $generated.Packets) { throw "the kitchen processed $($stats.PacketsProcessed) of $($generated.Packets) packets" }
+            if ($chef -is [NetDumplings.PowerShell.Chefs.ScriptBlockChef] -and ($chef.PacketsDropped -gt 0 -or $chef.ErrorCount -gt 0)) { throw "bench run lost packets" }
+            if ($run -gt 0) { $stats.PacketsProcessed / $stats.Elapsed.TotalSeconds }
+        }
+        ($rates | Sort-Object)[[int][math]::Floor($rates.Count / 2)]
+    }
+    $kitchenCases = @(
+        @{ Case = 'trivial (empty handler)'; Script = $scriptTrivial; Baseline = { [CountingChef]::new() } }
+        @{ Case = 'DNSLookupChef'; Script = $scriptDns; Baseline = { 'DNSLookupChef' } }
+    )
+    Write-Host ''
+    Write-Host "A generated capture file of $($generated.Packets) packets ($($generated.DnsQueryCount) DNS queries) replayed by Start-DumplingKitchen -NoHub; median of $Repeats runs after a warm-up; baseline = the kitchen with the C# chef (the built-in DNSLookupChef for DNS)"
+    Write-Host '| chef | scriptblock packets/s | C# packets/s | ratio |'
+    Write-Host '| --- | --- | --- | --- |'
+    foreach ($case in $kitchenCases) {
+        $ours = Measure-Kitchen $case.Script
+        $theirs = Measure-Kitchen $case.Baseline
+        Write-Host ('| {0} | {1:N0} | {2:N0} | {3:0.00}x |' -f $case.Case, $ours, $theirs, ($ours / $theirs))
+    }
+}
+finally { Remove-Item $capture -ErrorAction SilentlyContinue }
