@@ -223,6 +223,16 @@ Describe 'New-DumplingChef' {
         $chef.Modules | Should -Be @($modulePath)
     }
 
+    It 'fails to start, saying why, when a module it names cannot be imported' {
+        $modulePath = Join-Path $TestDrive 'Broken.psm1'
+        Set-Content $modulePath 'throw "this module is broken"'
+        $chef = New-DumplingChef -Name BrokenModule -Module $modulePath -OnPacket { param($Packet) 1 }
+        $stopping = [System.Threading.CancellationTokenSource]::new()
+        { $chef.OnStart([NetDumplings.Chefs.ChefContext]::new('test_kitchen', 1.0, $stopping.Token)) } |
+            Should -Throw "*Chef 'BrokenModule' could not start its runspace*"
+        $chef.IsCooking | Should -BeFalse
+    }
+
     It 'drops and counts packets beyond its queue capacity instead of blocking the kitchen' {
         $started = [System.Threading.ManualResetEventSlim]::new()
         $release = [System.Threading.ManualResetEventSlim]::new()
