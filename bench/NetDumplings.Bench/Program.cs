@@ -10,6 +10,7 @@ var scenarios = new IBenchScenario[]
 {
     new CodecBench(),
     new HubBench(),
+    new KitchenBench(),
     new ScriptChefBench(),
 };
 

@@ -14,6 +14,7 @@ namespace NetDumplings.Kitchen;
 /// </summary>
 public sealed partial class DumplingKitchen : IAsyncDisposable
 {
+    private const int FileQueueCapacity = 4096;
     private readonly DumplingKitchenOptions _options;
     private readonly List<ChefSlot> _chefs;
     private readonly DumplingSink _sink;
@@ -50,7 +51,10 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
         if (options.QueueCapacity < 1 || options.OutboxCapacity < 1)
             throw new KitchenException(KitchenProblem.InvalidOptions, "Queue and outbox capacities must be at least 1.", "Capacity");
         _chefs = chefs.Where(c => c is not null).Distinct().Select(c => new ChefSlot(c)).ToList();
-        _queue = Channel.CreateBounded<KitchenItem>(new BoundedChannelOptions(options.QueueCapacity)
+        // File replay waits when the queue is full, so a short queue loses nothing and keeps the packets
+        // in flight few (a long queue of live byte[] copies makes every gen0 GC promote them).
+        var capacity = options.IsLiveCapture ? options.QueueCapacity : Math.Min(options.QueueCapacity, FileQueueCapacity);
+        _queue = Channel.CreateBounded<KitchenItem>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
@@ -113,7 +117,10 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
         if (_files.Count > 0)
             new Thread(ReadFiles) { IsBackground = true, Name = $"kitchen {_options.Name} files" }.Start();
         else
+        {
             foreach (var source in _live) source.Start(_intake, CountCaptured);
+            _sourcesDone.TrySetResult(); // live sources end only when the kitchen stops
+        }
         _completion = RunAsync();
     }
 
@@ -210,7 +217,10 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        await Task.WhenAny(_sourcesDone.Task, Task.Delay(Timeout.Infinite, _stop.Token)).ConfigureAwait(false);
+        if (_files.Count > 0)
+            await Task.WhenAny(_sourcesDone.Task, Task.Delay(Timeout.Infinite, _stop.Token)).ConfigureAwait(false);
+        else
+            await Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         var cancelled = _stop.IsCancellationRequested;
         foreach (var source in _live) source.Stop();
         await _sourcesDone.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);

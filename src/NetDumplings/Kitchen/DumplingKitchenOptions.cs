@@ -39,6 +39,9 @@ public sealed record DumplingKitchenOptions
 
     public int SnapLength { get; init; } = 262_144;
 
+    /// <summary>Largest dumpling the kitchen sends: a hub closes a sender over its limit (1 MiB in the original).</summary>
+    public int MaxDumplingBytes { get; init; } = 1_048_576;
+
     /// <summary>Promiscuous mode on named interfaces (not on <c>any</c>, where libpcap does not offer it).</summary>
     public bool Promiscuous { get; init; } = true;
 

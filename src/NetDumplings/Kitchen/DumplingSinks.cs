@@ -43,7 +43,7 @@ internal abstract class DumplingSink
         }
     }
 
-    protected void CountSent() => Interlocked.Increment(ref _sent);
+    protected void CountSent(long count = 1) => Interlocked.Add(ref _sent, count);
     protected void CountDropped(long count) => Interlocked.Add(ref _dropped, count);
 
     public abstract void Start(byte[] announcement);

@@ -10,6 +10,7 @@ namespace NetDumplings.Kitchen;
 /// </summary>
 internal sealed class HubSender : DumplingSink
 {
+    private const int BurstSize = 256;
     private readonly HubAddress _hub;
     private readonly Backoff _backoff;
     private readonly Action<KitchenNotice> _notify;
@@ -39,19 +40,16 @@ internal sealed class HubSender : DumplingSink
     private async Task RunAsync()
     {
         var attempt = 0;
-        Dumpling? pending = null;
+        var pending = new List<Dumpling>(BurstSize);
         var token = _abort.Token;
         while (!token.IsCancellationRequested)
         {
-            using var socket = new ClientWebSocket();
-            socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
-            socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(20);
+            HubConnection connection;
             try
             {
                 using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(token);
                 connectTimeout.CancelAfter(TimeSpan.FromSeconds(10));
-                await socket.ConnectAsync(_hub.Uri, connectTimeout.Token).ConfigureAwait(false);
-                await socket.SendAsync(_announcement, WebSocketMessageType.Text, true, token).ConfigureAwait(false);
+                connection = await HubConnection.ConnectAsync(_hub, connectTimeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (!token.IsCancellationRequested)
             {
@@ -65,6 +63,8 @@ internal sealed class HubSender : DumplingSink
             {
                 break;
             }
+            await using var _ = connection;
+            var socket = connection.WebSocket;
 
             attempt = 0;
             _connected = true;
@@ -74,21 +74,39 @@ internal sealed class HubSender : DumplingSink
             var receiving = WatchForCloseAsync(socket, lost);
             try
             {
+                await socket.SendAsync(_announcement, WebSocketMessageType.Text, true, lost.Token).ConfigureAwait(false);
                 while (true)
                 {
-                    if (pending is null && !Outbox.Reader.TryRead(out pending))
+                    if (pending.Count == 0)
                     {
-                        if (!await Outbox.Reader.WaitToReadAsync(lost.Token).ConfigureAwait(false))
+                        if (!Outbox.Reader.TryRead(out var next))
                         {
-                            await CloseAsync(socket).ConfigureAwait(false);
-                            _connected = false;
-                            return;
+                            if (!await Outbox.Reader.WaitToReadAsync(lost.Token).ConfigureAwait(false))
+                            {
+                                await CloseAsync(socket).ConfigureAwait(false);
+                                _connected = false;
+                                return;
+                            }
+                            continue;
                         }
-                        continue;
+                        pending.Add(next);
+                        while (pending.Count < BurstSize && Outbox.Reader.TryRead(out next)) pending.Add(next);
                     }
-                    await socket.SendAsync(pending.Utf8Json, WebSocketMessageType.Text, true, lost.Token).ConfigureAwait(false);
-                    pending = null;
-                    CountSent();
+                    // A burst: frame the dumplings into the buffer, then one socket write. Until that write
+                    // succeeds they stay pending and are sent again after a reconnect (at least once).
+                    connection.Stream.Batching = true;
+                    try
+                    {
+                        foreach (var dumpling in pending)
+                            await socket.SendAsync(dumpling.Utf8Json, WebSocketMessageType.Text, true, lost.Token).ConfigureAwait(false);
+                        await connection.Stream.FlushAsync(lost.Token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        connection.Stream.Batching = false;
+                    }
+                    CountSent(pending.Count);
+                    pending.Clear();
                 }
             }
             catch (Exception e) when (!token.IsCancellationRequested)
@@ -109,7 +127,7 @@ internal sealed class HubSender : DumplingSink
         }
 
         // Gave up (stopped before the outbox drained): what is left is lost, and counted.
-        var left = pending is null ? 0 : 1;
+        var left = pending.Count;
         while (Outbox.Reader.TryRead(out _)) left++;
         CountDropped(left);
     }
@@ -128,7 +146,7 @@ internal sealed class HubSender : DumplingSink
     }
 
     /// <summary>The hub sends nothing to kitchens; reading notices its close frame (1001 on shutdown) or a dead connection.</summary>
-    private static async Task WatchForCloseAsync(ClientWebSocket socket, CancellationTokenSource lost)
+    private static async Task WatchForCloseAsync(WebSocket socket, CancellationTokenSource lost)
     {
         var buffer = new byte[1024];
         try
@@ -145,7 +163,7 @@ internal sealed class HubSender : DumplingSink
         lost.Cancel();
     }
 
-    private async Task CloseAsync(ClientWebSocket socket)
+    private async Task CloseAsync(WebSocket socket)
     {
         try
         {

@@ -98,6 +98,13 @@ public sealed partial class DumplingKitchen
             ChefFailed(slot, new InvalidOperationException($"its payload cannot be made into JSON: {e.Message}", e), null, "serving");
             return;
         }
+        if (dumpling.Utf8Json.Length > _options.MaxDumplingBytes)
+        {
+            // A hub closes a sender over its message limit (1009): never send one, or the kitchen would loop on it.
+            ChefFailed(slot, new InvalidOperationException(
+                $"its dumpling is {dumpling.Utf8Json.Length:N0} bytes, over the hub's limit of {_options.MaxDumplingBytes:N0}; it was not sent"), null, "serving");
+            return;
+        }
         Interlocked.Increment(ref slot.Dumplings);
         Interlocked.Increment(ref _made);
         // File replay slows down rather than lose dumplings; live capture cannot wait.

@@ -67,6 +67,18 @@ public class SampleChefTests
     }
 
     [Fact]
+    public async Task PacketCountChef_counts_the_same_from_raw_headers_as_from_PacketDotNet()
+    {
+        using var dir = new TempDir();
+        PcapGenerator.WriteMixed(dir.File("mixed.pcap"), 3000, seed: 21);
+        var fast = await LocalAsync(FileOptions(dir.File("mixed.pcap")), new PacketCountChef());
+        var parsed = await LocalAsync(FileOptions(dir.File("mixed.pcap")), new PacketCountChef { AlwaysParse = true });
+        var a = fast.Dumplings.Single().Payload().GetProperty("packet_counts").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
+        var b = parsed.Dumplings.Single().Payload().GetProperty("packet_counts").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
+        Assert.Equal(b.OrderBy(p => p.Key), a.OrderBy(p => p.Key));
+    }
+
+    [Fact]
     public async Task DNSLookupChef_reads_queries_over_udp_and_tcp_and_ignores_responses()
     {
         using var dir = new TempDir();

@@ -18,6 +18,8 @@ public sealed class ARPChef : DumplingChef
 
     public override object? OnPacket(ChefPacket packet)
     {
+        var raw = new RawHeaders(packet.Data.Span, packet.LinkType);
+        if (raw.Known && raw.EtherType != RawHeaders.EtherTypeArp) return null; // no parse for the non-ARP many
         var arp = packet.Extract<ArpPacket>();
         if (arp is null) return null;
         object operation = arp.Operation switch

@@ -36,9 +36,24 @@ public sealed class DNSLookupChef : DumplingChef
 
     public override object? OnPacket(ChefPacket packet)
     {
-        var transport = packet.Extract<PacketDotNet.TransportPacket>();
-        var message = DnsQuestion.MessageOf(transport, out _, out var toPort53);
-        if (!toPort53 || !DnsQuestion.IsQuery(message)) return null;
+        ReadOnlySpan<byte> message;
+        var raw = new RawHeaders(packet.Data.Span, packet.LinkType);
+        if (raw.TransportKnown && raw.Protocol is RawHeaders.ProtocolTcp or RawHeaders.ProtocolUdp)
+        {
+            // The common case, from the bytes: most packets are not DNS and need no parse at all.
+            if (raw.DestinationPort != DnsQuestion.Port) return null;
+            message = DnsQuestion.Unframe(raw.Payload, tcp: raw.Protocol == RawHeaders.ProtocolTcp);
+        }
+        else if (raw.Known && raw.Protocol is not (RawHeaders.ProtocolTcp or RawHeaders.ProtocolUdp))
+        {
+            return null; // ARP, ICMP: not DNS
+        }
+        else
+        {
+            message = DnsQuestion.MessageOf(packet.Extract<PacketDotNet.TransportPacket>(), out _, out var toPort53);
+            if (!toPort53) return null;
+        }
+        if (!DnsQuestion.IsQuery(message)) return null;
         var hostname = DnsQuestion.ReadName(message);
         if (hostname is null) return null;
 

@@ -21,15 +21,20 @@ public static class DnsQuestion
         toPort53 = transport.DestinationPort == Port;
         if ((!fromPort53 && !toPort53) || !transport.HasPayloadData) return default;
         var segment = transport.PayloadDataSegment;
-        var span = segment.Bytes.AsSpan(segment.Offset, Math.Min(segment.Length, segment.Bytes.Length - segment.Offset));
-        if (transport is TcpPacket)
+        return Unframe(segment.Bytes.AsSpan(segment.Offset, Math.Min(segment.Length, segment.Bytes.Length - segment.Offset)), transport is TcpPacket);
+    }
+
+    /// <summary>The DNS message in a UDP payload, or in a TCP payload after its 2-byte length prefix.</summary>
+    public static ReadOnlySpan<byte> Unframe(ReadOnlySpan<byte> payload, bool tcp)
+    {
+        if (tcp)
         {
-            if (span.Length < 2) return default;
-            var length = BinaryPrimitives.ReadUInt16BigEndian(span);
-            span = span[2..];
-            if (span.Length > length) span = span[..length];
+            if (payload.Length < 2) return default;
+            var length = BinaryPrimitives.ReadUInt16BigEndian(payload);
+            payload = payload[2..];
+            if (payload.Length > length) payload = payload[..length];
         }
-        return span.Length >= 12 ? span : default;
+        return payload.Length >= 12 ? payload : default;
     }
 
     /// <summary>True when the message is a query (QR bit clear) with at least one question.</summary>

@@ -35,8 +35,14 @@ public sealed class PacketCountChef : DumplingChef
         public long Count;
     }
 
+    private readonly Counter?[] _fastCounters = new Counter?[8];
+
+    /// <summary>Counts with PacketDotNet's parse only (for tests comparing the two ways).</summary>
+    internal bool AlwaysParse { get; init; }
+
     public override object? OnPacket(ChefPacket packet)
     {
+        if (!AlwaysParse && CountFast(packet)) return null;
         Packet? layer = packet.Packet;
         while (layer is not null)
         {
@@ -57,6 +63,46 @@ public sealed class PacketCountChef : DumplingChef
             layer = inner;
         }
         return null;
+    }
+
+    // The common stacks straight from the bytes; false sends the packet through PacketDotNet.
+    private bool CountFast(ChefPacket packet)
+    {
+        var raw = new RawHeaders(packet.Data.Span, packet.LinkType);
+        if (!raw.Known || !raw.LinkIsEthernet) return false;
+        var isIp = raw.EtherType != RawHeaders.EtherTypeArp;
+        if (isIp && !raw.TransportKnown) return false;
+        Fast(0, typeof(EthernetPacket)).Count++;
+        if (!isIp)
+        {
+            Fast(1, typeof(ArpPacket)).Count++;
+            return true;
+        }
+        Fast(raw.EtherType == RawHeaders.EtherTypeIPv4 ? 2 : 3, raw.EtherType == RawHeaders.EtherTypeIPv4 ? typeof(IPv4Packet) : typeof(IPv6Packet)).Count++;
+        switch (raw.Protocol)
+        {
+            case RawHeaders.ProtocolTcp: Fast(4, typeof(TcpPacket)).Count++; break;
+            case RawHeaders.ProtocolUdp: Fast(5, typeof(UdpPacket)).Count++; break;
+            case RawHeaders.ProtocolIcmp: Fast(6, typeof(IcmpV4Packet)).Count++; break;
+            default: Fast(7, typeof(IcmpV6Packet)).Count++; break;
+        }
+        if (raw.Payload.Length > 0)
+        {
+            if (raw.Protocol is RawHeaders.ProtocolTcp or RawHeaders.ProtocolUdp && raw.IsPort(DnsQuestion.Port))
+                (_dns ??= Add(null, "DNS")).Count++;
+            else
+                (_raw ??= Add(null, "Raw")).Count++;
+        }
+        return true;
+    }
+
+    private Counter Fast(int slot, Type type)
+    {
+        var counter = _fastCounters[slot];
+        if (counter is not null) return counter;
+        if (!_byType.TryGetValue(type, out counter))
+            counter = Add(type, KnownNames[type]);
+        return _fastCounters[slot] = counter;
     }
 
     private Counter Add(Type? type, string name)
