@@ -10,11 +10,27 @@ namespace NetDumplings.PowerShell;
 /// <para type="description">Every object a handler outputs becomes the payload of one dumpling (output nothing for no dumpling; output ,@(1, 2) to send one array). Hashtables and [pscustomobject] become JSON objects, arrays become JSON arrays, dates ISO 8601 text, enums their names, MAC addresses aa:bb:cc:dd:ee:ff, and other objects their string form. The optional -OnInterval scriptblock runs at every poke of the kitchen and its output makes interval dumplings.</para>
 /// <para type="description">The chef runs in a PowerShell runspace of its own, in one long-running pipeline fed by a queue, never on the capture thread: variables a handler sets persist from packet to packet and are shared by both handlers (one script scope), $State is a hashtable kept in the chef object ($chef.State), and $using:name reads the value the variable had when New-DumplingChef ran. Modules named in -Module are imported into the chef's runspace; nothing else from your session is there.</para>
 /// <para type="description">An error in a handler is reported by the kitchen (with the chef's name and the packet's capture time) and counted in ErrorCount; the chef goes on with the next packet. When more than -QueueCapacity packets wait for the chef, further live packets are dropped and counted in PacketsDropped rather than slowing the capture, while a capture file's replay waits for the chef (see -WhenQueueFull). Stopping the kitchen (Ctrl+C, Stop-Job) stops a chef that is stuck in a loop.</para>
-/// <example>
-///   <code>$chef = New-DumplingChef -Name BigPackets -OnPacket { param($Packet) if ($Packet.Length -gt 1400) { @{ from = $Packet.SourceAddress; bytes = $Packet.Length } } }</code>
-///   <para>A chef that makes a dumpling for each packet over 1400 bytes.</para>
-/// </example>
 /// </summary>
+/// <example>
+///   <code>$chef = New-DumplingChef -Name BigPackets -OnPacket { param($Packet) if ($Packet.Length -gt 1400) { @{ from = $Packet.SourceAddress; bytes = $Packet.Length } } }
+/// Start-DumplingKitchen -Path ./traffic.pcap -NoHub -Chef $chef</code>
+///   <para>Makes a dumpling for each packet over 1400 bytes in a capture file, written to the pipeline.</para>
+/// </example>
+/// <example>
+///   <code>$chef = New-DumplingChef -Name ScriptDNSLookupChef -OnPacket {
+///     param($Packet)
+///     if ($null -eq $Packet.Dns -or $Packet.Dns.IsResponse) { return }
+///     if ($null -eq $lookups) { $lookups = @{} }
+///     foreach ($q in $Packet.DnsQuestions) { $lookups[$q.Name]++; @{ lookup = @{ hostname = $q.Name; when = $Packet.EpochSeconds } } }
+/// } -OnInterval { @{ lookups_seen = $lookups } }
+/// Start-DumplingKitchen -Interface eth0 -Chef $chef -Hub localhost:11347</code>
+///   <para>The original netdumplings' DNSLookupChef as a script: a dumpling per DNS query, and at every poke the table of names seen, which the packet handler keeps between packets. Sent to a hub from a live capture.</para>
+/// </example>
+/// <example>
+///   <code>$limit = 1400
+/// $chef = New-DumplingChef -Name Big -Module ./MyHelpers.psm1 -QueueCapacity 10000 -OnPacket { param($Packet) if ($Packet.Length -gt $using:limit) { Format-MyPacket $Packet } }</code>
+///   <para>Uses a value from the caller ($using:limit, read when the chef is made) and a function from a module imported into the chef's runspace; at most 10000 packets wait for it.</para>
+/// </example>
 [Cmdlet(VerbsCommon.New, "DumplingChef")]
 [OutputType(typeof(ScriptBlockChef))]
 public sealed class NewDumplingChefCommand : DumplingCmdlet
