@@ -127,4 +127,31 @@ Describe 'A scriptblock chef in Start-DumplingKitchen' {
         }
         finally { $job | Remove-Job -Force }
     }
+
+    It 'cooks live packets captured on loopback (root only)' -Skip:((id -u) -ne '0') {
+        $receiver = [System.Net.Sockets.UdpClient]::new([System.Net.IPEndPoint]::new([ipaddress]::Loopback, 0))
+        $port = $receiver.Client.LocalEndPoint.Port
+        $sender = [System.Net.Sockets.UdpClient]::new()
+        $chef = New-DumplingChef -Name LiveScriptChef -OnPacket { param($Packet) [ordered]@{ port = $Packet.DestinationPort; bytes = $Packet.Length; source = $Packet.Source } }
+        $job = Start-DumplingKitchen -Interface lo -Filter "udp and dst port $port" -NoHub -Chef $chef -PokeInterval 0 -AsJob
+        try {
+            $got = @()
+            for ($i = 0; $i -lt 200 -and $got.Count -lt 3; $i++) {
+                $null = $sender.Send([byte[]](1..10), 10, '127.0.0.1', $port)
+                Start-Sleep -Milliseconds 50
+                $got += @(Receive-Job $job | Where-Object { $_ -is [NetDumplings.Dumpling] })
+            }
+            $got.Count | Should -BeGreaterOrEqual 3
+            $got[0].Chef | Should -Be 'LiveScriptChef'
+            $got[0].Payload.port | Should -Be $port
+            $got[0].Payload.source | Should -Be 'lo'
+            $chef.WhenQueueFull | Should -Be 'Auto'   # live: drops rather than stalls, none needed here
+            $chef.PacketsDropped | Should -Be 0
+        }
+        finally {
+            $job | Stop-Job -PassThru | Remove-Job -Force
+            $sender.Dispose(); $receiver.Dispose()
+        }
+        $chef.IsCooking | Should -BeFalse
+    }
 }
