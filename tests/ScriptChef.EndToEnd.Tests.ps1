@@ -154,4 +154,21 @@ Describe 'A scriptblock chef in Start-DumplingKitchen' {
         }
         $chef.IsCooking | Should -BeFalse
     }
+
+    It 'runs the example script chefs, the packet counter agreeing with the generated capture' {
+        . "$RepoRoot/examples/ScriptChefs.ps1"
+        $chefs = (New-ScriptDnsLookupChef -MaxNames 5), (New-ScriptPacketCountChef), (New-TopTalkersChef -Top 3)
+        $dumplings = @(Start-DumplingKitchen -Path $script:Capture -NoHub -Chef $chefs -PokeInterval 0 -Filter '' -ErrorVariable kitchenErrors)
+        $kitchenErrors | Should -BeNullOrEmpty
+        $final = @{}
+        $dumplings | Where-Object Driver -eq 'Interval' | ForEach-Object { $final[$_.Chef] = $_.Payload }
+        @($final.ScriptDNSLookupChef.lookups_seen.PSObject.Properties).Count | Should -Be 5
+        $counts = $final.ScriptPacketCountChef.packet_counts
+        @($counts.PSObject.Properties.Name | Sort-Object) | Should -Be @($script:Summary.LayerCounts.Keys | Sort-Object)
+        foreach ($layer in $script:Summary.LayerCounts.Keys) {
+            $counts.$layer | Should -Be $script:Summary.LayerCounts[$layer] -Because "the generator wrote that many $layer layers"
+        }
+        @($final.TopTalkersChef.top_talkers).Count | Should -Be 3
+        $final.TopTalkersChef.top_talkers[0].bytes | Should -BeGreaterOrEqual $final.TopTalkersChef.top_talkers[1].bytes
+    }
 }

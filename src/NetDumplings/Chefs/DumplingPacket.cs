@@ -139,7 +139,7 @@ public sealed class DumplingPacket
                 names.Add(headers.IsArp ? "ARP" : headers.IsIPv4 ? "IP" : "IPv6");
                 if (headers.ProtocolName is { } transport and not "ARP") names.Add(transport);
                 if (Dns is not null) names.Add("DNS");
-                else if (headers.TransportProtocol is PacketHeaders.Tcp or PacketHeaders.Udp && !headers.TransportPayload(_packet.Data.Span).IsEmpty) names.Add("Raw");
+                else if (headers.HasTransportPayload(_packet.Data.Span)) names.Add("Raw");
                 return [.. names];
             }
             if (Ethernet is not null) names.Add("Ethernet");

@@ -26,6 +26,8 @@ internal readonly struct PacketHeaders
     public int TransportProtocol { get; init; }
     /// <summary>Offset of the transport header, or -1 (not IP, a later fragment, or truncated).</summary>
     public int TransportOffset { get; init; }
+    /// <summary>Where the IP packet ends (its length field), before any link-layer padding.</summary>
+    public int NetworkEnd { get; init; }
 
     public bool IsIPv4 => Known && EtherType == EtherTypeIPv4;
     public bool IsIPv6 => Known && EtherType == EtherTypeIPv6;
@@ -86,11 +88,13 @@ internal readonly struct PacketHeaders
                 var headerLength = (ip[0] & 0x0F) * 4;
                 var fragmentOffset = BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x1FFF;
                 var transport = fragmentOffset == 0 && headerLength >= 20 && ip.Length > headerLength ? offset + headerLength : -1;
-                return headers with { Known = true, TransportProtocol = ip[9], TransportOffset = transport };
+                var end = offset + Math.Clamp((int)BinaryPrimitives.ReadUInt16BigEndian(ip[2..]), headerLength, ip.Length);
+                return headers with { Known = true, TransportProtocol = ip[9], TransportOffset = transport, NetworkEnd = end };
             }
             case EtherTypeIPv6:
             {
                 if (ip.Length < 40 || (ip[0] >> 4) != 6) return default;
+                headers = headers with { NetworkEnd = offset + Math.Min(40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]), ip.Length) };
                 int next = ip[6], at = 40;
                 // Hop-by-hop, routing and destination options; a fragment header ends the walk unless it is the first fragment.
                 for (var hops = 0; hops < 8 && next is 0 or 43 or 60 or 44; hops++)
@@ -136,11 +140,11 @@ internal readonly struct PacketHeaders
         return BinaryPrimitives.ReadUInt16BigEndian(transport[(source ? 0 : 2)..]);
     }
 
-    /// <summary>The TCP or UDP payload, or an empty span.</summary>
+    /// <summary>The TCP or UDP payload (without link-layer padding), or an empty span.</summary>
     public ReadOnlySpan<byte> TransportPayload(ReadOnlySpan<byte> frame)
     {
-        if (TransportOffset < 0) return default;
-        var transport = frame[TransportOffset..];
+        if (TransportOffset < 0 || NetworkEnd <= TransportOffset) return default;
+        var transport = frame[TransportOffset..NetworkEnd];
         if (TransportProtocol == Udp)
         {
             // The UDP length excludes the padding that short Ethernet frames carry.
@@ -155,6 +159,14 @@ internal readonly struct PacketHeaders
         }
         return default;
     }
+
+    /// <summary>True when bytes follow the transport header (TCP/UDP data, an ICMP message's body).</summary>
+    public bool HasTransportPayload(ReadOnlySpan<byte> frame) => TransportProtocol switch
+    {
+        Tcp or Udp => !TransportPayload(frame).IsEmpty,
+        Icmp or IcmpV6 => TransportOffset >= 0 && NetworkEnd - TransportOffset > 8,
+        _ => false,
+    };
 
     public string? ProtocolName => !Known ? null : IsArp ? "ARP" : TransportProtocol switch
     {

@@ -109,6 +109,20 @@ public class DumplingPacketTests
     }
 
     [Fact]
+    public void IgnoresEthernetPaddingAfterTheIpPacket()
+    {
+        var tcp = new TcpPacket(51000, 443) { Acknowledgment = true };
+        var ip = new IPv4Packet(IPAddress.Parse("10.0.0.1"), IPAddress.Parse("10.0.0.2")) { PayloadPacket = tcp };
+        var ethernet = new EthernetPacket(Mac1, Mac2, EthernetType.IPv4) { PayloadPacket = ip };
+        tcp.UpdateCalculatedValues();
+        ip.UpdateCalculatedValues();
+        var padded = ethernet.Bytes.Concat(new byte[60 - ethernet.Bytes.Length]).ToArray();   // the 60-byte Ethernet minimum
+        Assert.Equal(["Ethernet", "IP", "TCP"], View(padded).LayerNames);
+        var dns = Udp("10.0.0.1", "10.0.0.2", 1, 53, DnsQuery("a.io"));
+        Assert.Equal("a.io", View([.. dns.Bytes, 0, 0, 0, 0]).DnsQuestions[0].Name);
+    }
+
+    [Fact]
     public void FindsNoPortsInALaterIPv4Fragment()
     {
         var frame = Udp("10.0.0.1", "10.0.0.2", 1, 53, DnsQuery("a.b")).Bytes;
