@@ -110,6 +110,12 @@ Describe 'New-DumplingChef' {
         $chef.PayloadsServed | Should -Be 2
     }
 
+    It 'shows a chef as a table row with its counters' {
+        $text = New-DumplingChef -Name Shown -QueueCapacity 50 -OnPacket { 1 } | Out-String -Width 160
+        $text | Should -Match 'Name\s+Cooking\s+Received\s+Served\s+Dropped\s+Errors\s+Queue'
+        $text | Should -Match 'Shown\s+False\s+0\s+0\s+0\s+0\s+0/50 Auto'
+    }
+
     It 'serves one dumpling per object a handler outputs, an array written with the comma operator as one, and none for $null' {
         $chef = New-DumplingChef -Name Many -OnPacket { param($Packet) 'first'; 2; $null; , @(3, 'four'); [pscustomobject]@{ b = $true; n = $null } }
         $outlet = Invoke-Chef $chef @(New-UdpPacket)
