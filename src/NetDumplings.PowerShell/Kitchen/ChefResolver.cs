@@ -49,12 +49,13 @@ internal sealed class ChefResolver
     }
 
     /// <summary>Makes the chefs: the named, typed or given ones; with none named, every chef from the files, or else the built-ins.</summary>
-    public List<DumplingChef> Resolve(object[]? chefs)
+    public List<DumplingChef> Resolve(object[]? chefs, bool filesGiven = false)
     {
         var result = new List<DumplingChef>();
         if (chefs is null || chefs.Length == 0)
         {
-            var types = _fromFiles.Count > 0 ? _fromFiles.Select(c => c.Type) : ChefCatalog.BuiltIn;
+            // Chef files given but none usable: no silent fall-back to the built-ins.
+            var types = filesGiven ? _fromFiles.Select(c => c.Type) : ChefCatalog.BuiltIn;
             foreach (var type in types) TryCreate(type, result);
             return result;
         }

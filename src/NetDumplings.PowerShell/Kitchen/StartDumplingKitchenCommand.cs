@@ -220,7 +220,7 @@ public sealed class StartDumplingKitchenCommand : DumplingCmdlet
             }
             resolver.LoadFiles(paths);
         }
-        var chefs = resolver.Resolve(Chef);
+        var chefs = resolver.Resolve(Chef, filesGiven: ChefPath is not null);
         foreach (var error in resolver.Errors) WriteError(error);
         if (chefs.Count == 0)
             ThrowTerminatingError(KitchenErrors.Record(new KitchenException(KitchenProblem.NoValidChef,

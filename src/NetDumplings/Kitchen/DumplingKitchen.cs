@@ -14,7 +14,7 @@ namespace NetDumplings.Kitchen;
 /// </summary>
 public sealed partial class DumplingKitchen : IAsyncDisposable
 {
-    private const int FileQueueCapacity = 4096;
+    private const int FileQueueCapacity = 64; // batches of up to 64 packets
     private readonly DumplingKitchenOptions _options;
     private readonly List<ChefSlot> _chefs;
     private readonly DumplingSink _sink;

@@ -11,6 +11,7 @@ namespace NetDumplings.Kitchen;
 internal sealed class HubSender : DumplingSink
 {
     private const int BurstSize = 256;
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(1);
     private readonly HubAddress _hub;
     private readonly Backoff _backoff;
     private readonly Action<KitchenNotice> _notify;
@@ -41,6 +42,7 @@ internal sealed class HubSender : DumplingSink
     {
         var attempt = 0;
         var pending = new List<Dumpling>(BurstSize);
+        var frames = new ClientFrameWriter();
         var token = _abort.Token;
         while (!token.IsCancellationRequested)
         {
@@ -89,22 +91,18 @@ internal sealed class HubSender : DumplingSink
                             }
                             continue;
                         }
+                        // Linger a moment when only a few are waiting: under load a burst then carries
+                        // dozens of dumplings for one wake-up and one socket write instead of one each.
+                        if (Outbox.Reader.Count < BurstSize / 4)
+                            await Task.Delay(Linger, lost.Token).ConfigureAwait(false);
                         pending.Add(next);
                         while (pending.Count < BurstSize && Outbox.Reader.TryRead(out next)) pending.Add(next);
                     }
-                    // A burst: frame the dumplings into the buffer, then one socket write. Until that write
+                    // A burst: frame the dumplings into one buffer and write it at once. Until that write
                     // succeeds they stay pending and are sent again after a reconnect (at least once).
-                    connection.Stream.Batching = true;
-                    try
-                    {
-                        foreach (var dumpling in pending)
-                            await socket.SendAsync(dumpling.Utf8Json, WebSocketMessageType.Text, true, lost.Token).ConfigureAwait(false);
-                        await connection.Stream.FlushAsync(lost.Token).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        connection.Stream.Batching = false;
-                    }
+                    frames.Clear();
+                    foreach (var dumpling in pending) frames.AddText(dumpling.Utf8Json.Span);
+                    await connection.Stream.WriteAsync(frames.Written, lost.Token).ConfigureAwait(false);
                     CountSent(pending.Count);
                     pending.Clear();
                 }

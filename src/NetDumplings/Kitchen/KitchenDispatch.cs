@@ -14,7 +14,15 @@ public sealed partial class DumplingKitchen
             {
                 while (reader.TryRead(out var item))
                 {
-                    if (item.Data is null) Poke();
+                    if (item.Batch is { } batch)
+                    {
+                        for (var i = 0; i < item.BatchCount; i++)
+                        {
+                            Cook(batch[i]);
+                            if (_pokePending != 0 && Interlocked.Exchange(ref _pokePending, 0) != 0) Poke();
+                        }
+                    }
+                    else if (item.IsPoke) Poke();
                     else Cook(item);
                     if (_pokePending != 0 && Interlocked.Exchange(ref _pokePending, 0) != 0) Poke();
                 }

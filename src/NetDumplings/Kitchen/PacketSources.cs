@@ -4,10 +4,16 @@ using SharpPcap.LibPcap;
 
 namespace NetDumplings.Kitchen;
 
-/// <summary>One captured packet on its way from a source to the chefs; a null <see cref="Data"/> is an interval poke.</summary>
-internal readonly record struct KitchenItem(byte[]? Data, long TimestampTicks, int OriginalLength, PacketSource? Source)
+/// <summary>
+/// One captured packet on its way from a source to the chefs, or a batch of them (file replay hands
+/// packets over in batches: one queue operation and one thread wake-up per batch, not per packet);
+/// an item with neither is an interval poke.
+/// </summary>
+internal readonly record struct KitchenItem(byte[]? Data, long TimestampTicks, int OriginalLength, PacketSource? Source,
+    KitchenItem[]? Batch = null, int BatchCount = 0)
 {
     public static KitchenItem Poke => default;
+    public bool IsPoke => Data is null && Batch is null;
 }
 
 /// <summary>Where a source hands its packets: the kitchen's bounded queue.</summary>
@@ -116,28 +122,53 @@ internal sealed class FilePacketSource : PacketSource
         long firstTicks = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         BytesRead = 24;
-        while (!cancellationToken.IsCancellationRequested)
+        var batch = new KitchenItem[BatchSize];
+        var count = 0;
+        long batchBytes = 0;
+        void Flush()
         {
-            var status = _device.GetNextPacket(out var capture);
-            if (status == GetPacketStatus.NoRemainingPackets) return null;
-            if (status == GetPacketStatus.Error)
-                return $"'{Path}' is corrupt after {BytesRead} bytes: {_device.LastError}";
-            if (status != GetPacketStatus.PacketRead) continue;
-            var raw = capture.GetPacket();
-            var ticks = Ticks(raw.Timeval);
-            if (pace)
-            {
-                if (firstTicks == 0) firstTicks = ticks;
-                var due = TimeSpan.FromTicks(ticks - firstTicks) - clock.Elapsed;
-                if (due > TimeSpan.FromMilliseconds(1))
-                    cancellationToken.WaitHandle.WaitOne(due);
-            }
-            BytesRead += 16 + raw.Data.Length;
-            countPacket(1);
-            intake.Put(new KitchenItem(raw.Data, ticks, raw.PacketLength, this), cancellationToken);
+            if (count == 0) return;
+            countPacket(count);
+            Interlocked.Add(ref BytesRead, batchBytes);
+            batchBytes = 0;
+            intake.Put(new KitchenItem(null, 0, 0, this, batch, count), cancellationToken);
+            batch = new KitchenItem[BatchSize];
+            count = 0;
         }
-        return null;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var status = _device.GetNextPacket(out var capture);
+                if (status == GetPacketStatus.NoRemainingPackets) return null;
+                if (status == GetPacketStatus.Error)
+                    return $"'{Path}' is corrupt after {BytesRead + batchBytes} bytes: {_device.LastError}";
+                if (status != GetPacketStatus.PacketRead) continue;
+                var raw = capture.GetPacket();
+                var ticks = Ticks(raw.Timeval);
+                if (pace)
+                {
+                    if (firstTicks == 0) firstTicks = ticks;
+                    var due = TimeSpan.FromTicks(ticks - firstTicks) - clock.Elapsed;
+                    if (due > TimeSpan.FromMilliseconds(1))
+                    {
+                        Flush(); // nothing waits in a batch while replay sleeps
+                        cancellationToken.WaitHandle.WaitOne(due);
+                    }
+                }
+                batchBytes += 16 + raw.Data.Length;
+                batch[count++] = new KitchenItem(raw.Data, ticks, raw.PacketLength, this);
+                if (count == BatchSize || pace) Flush();
+            }
+            return null;
+        }
+        finally
+        {
+            if (!cancellationToken.IsCancellationRequested) Flush();
+        }
     }
+
+    private const int BatchSize = 64;
 
     public override void Dispose() => _device.Close();
 }
