@@ -216,7 +216,8 @@ Describe 'New-DumplingChef' {
 
         $chef = New-DumplingChef -Name Exits -OnPacket { param($Packet) exit }
         $outlet = Invoke-Chef $chef @(1..3 | ForEach-Object { New-UdpPacket })
-        @($outlet.Errors | Where-Object Message -Like "Chef 'Exits' stopped cooking*").Count | Should -Be 1
+        @($outlet.Errors).Count | Should -Be 1
+        @($outlet.Errors)[0].Message | Should -BeLike "Chef 'Exits' stopped cooking*"
         $chef.PacketsDropped | Should -Be 2
     }
 

@@ -32,6 +32,7 @@ public sealed class ScriptBlockChef : DumplingChef
     private PSDataCollection<PSObject>? _output;
     private CancellationToken _stopping;
     private long _received, _dropped, _errors, _served;
+    private volatile bool _endedEarly;
 
     internal ScriptBlockChef(string name, ChefScript script, bool hasIntervalHandler, string[] modules, int queueCapacity,
         ChefQueuePolicy whenQueueFull = ChefQueuePolicy.Auto)
@@ -132,6 +133,7 @@ public sealed class ScriptBlockChef : DumplingChef
             _output = output;
             _pipeline = pipeline;
             _stopping = context.Stopping;
+            _endedEarly = false;
             _invocation = pipeline.BeginInvoke(input, output);
         }
     }
@@ -190,7 +192,7 @@ public sealed class ScriptBlockChef : DumplingChef
         }
         catch (Exception e) when (e is RuntimeException or InvalidOperationException)
         {
-            Report(new ScriptChefException(Name, null, (e as IContainsErrorRecord)?.ErrorRecord, $"Chef '{Name}' ended with an error: {e.Message}", e));
+            if (!_endedEarly) Report(new ScriptChefException(Name, null, (e as IContainsErrorRecord)?.ErrorRecord, $"Chef '{Name}' ended with an error: {e.Message}", e));
         }
         pipeline.Dispose();
         _runspace?.Dispose();
@@ -257,6 +259,7 @@ public sealed class ScriptBlockChef : DumplingChef
         if (_inbox is not { } inbox || inbox.ReadToEnd || inbox.Halted) return;
         // The pipeline ended before its input did (a handler called exit): nothing will read the inbox again.
         var reason = e.InvocationStateInfo.Reason?.Message ?? "a handler ended the chef's script (exit?); use return to skip a packet";
+        _endedEarly = true;
         Interlocked.Add(ref _dropped, inbox.Halt());
         Report(new ScriptChefException(Name, null, (e.InvocationStateInfo.Reason as IContainsErrorRecord)?.ErrorRecord,
             $"Chef '{Name}' stopped cooking: {reason}", e.InvocationStateInfo.Reason));
