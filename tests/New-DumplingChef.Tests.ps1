@@ -301,7 +301,7 @@ Describe 'New-DumplingChef' {
     }
 
     It 'drains its queue when the kitchen ends, given a grace period when the kitchen is stopped' {
-        $chef = New-DumplingChef -Name Draining -OnPacket { param($Packet) Start-Sleep -Milliseconds 100; $Packet.SourcePort }
+        $chef = New-DumplingChef -Name Draining -OnPacket { param($Packet) Start-Sleep -Milliseconds 20; $Packet.SourcePort }
         $outlet = [ChefTestOutlet]::new()
         $chef.Attach($outlet)
         $stopping = [System.Threading.CancellationTokenSource]::new()
