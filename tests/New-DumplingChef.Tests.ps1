@@ -137,6 +137,14 @@ Describe 'New-DumplingChef' {
         Get-Payloads $outlet | Should -Be '{"time":"2023-11-14T22:13:20.0000000+00:00","mac":"02:00:00:00:00:01","type":"IPv4","nested":{"list":[1,{"deep":"yes"}]},"ratio":0.5}'
     }
 
+    It 'reports an output that cannot be JSON (a hashtable holding itself) as an error, and goes on' {
+        $chef = New-DumplingChef -Name Loopy -OnPacket { param($Packet) if ($Packet.SourcePort -eq 1) { $h = @{}; $h.self = $h; $h } else { 'fine' } }
+        $outlet = Invoke-Chef $chef @((New-UdpPacket -SourcePort 1), (New-UdpPacket -SourcePort 2))
+        Get-Payloads $outlet | Should -Be '"fine"'
+        @($outlet.Errors).Count | Should -Be 1
+        @($outlet.Errors)[0].Message | Should -BeLike "Chef 'Loopy' failed on the packet*could not be served*nests deeper than 64 levels*"
+    }
+
     It 'keeps state between packets: its script scope, shared with the interval handler, and $State' {
         $chef = New-DumplingChef -Name Counter -OnPacket {
             param($Packet)
