@@ -17,6 +17,7 @@
     CmdletsToExport      = @(
         'ConvertFrom-DumplingJson'
         'Get-DumplingChef'
+        'New-DumplingChef'
         'Start-DumplingHub'
         'Start-DumplingKitchen'
         'Receive-Dumpling'

@@ -11,6 +11,7 @@ var scenarios = new IBenchScenario[]
     new CodecBench(),
     new HubBench(),
     new KitchenBench(),
+    new ScriptChefBench(),
 };
 
 var selected = scenarios.Where(s => options.Matches(s.Name)).ToList();
