@@ -17,8 +17,11 @@
     CmdletsToExport      = @(
         'ConvertFrom-DumplingJson'
         'Get-DumplingChef'
+        'New-DumplingChef'
         'Start-DumplingHub'
         'Start-DumplingKitchen'
+        'Receive-Dumpling'
+        'Send-Dumpling'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

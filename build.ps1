@@ -73,7 +73,12 @@ function Invoke-Build {
     Install-DebianPackage libpcap0.8
     Write-Host "Building NetDumplings ($Configuration) into module/bin"
     Invoke-Native dotnet @('publish', "$Root/src/NetDumplings.PowerShell/NetDumplings.PowerShell.csproj",
-        '-c', $Configuration, '-o', $ModuleBin, '--nologo', '-v', 'quiet', '-p:GenerateDocumentationFile=false')
+        '-c', $Configuration, '-o', $ModuleBin, '--nologo', '-v', 'quiet')
+    # Help is generated from the built cmdlets and their doc comments, in a child pwsh so this
+    # process never loads the module (it would lock nothing on Linux, but would go stale).
+    & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -File "$Root/tools/Build-Help.ps1" -ManifestPath "$Root/NetDumplings.psd1" `
+        -DocXmlPath "$ModuleBin/NetDumplings.PowerShell.xml" -OutputDirectory "$Root/en-US" -AboutDirectory "$Root/module/en-US"
+    if ($LASTEXITCODE -ne 0) { throw 'Generating the help failed.' }
 }
 
 function Get-PesterModulePath {
@@ -150,7 +155,8 @@ function Invoke-Package {
     Remove-Item $moduleDir, $repoDir -Recurse -Force -ErrorAction SilentlyContinue
     New-Item -ItemType Directory -Force -Path "$moduleDir/module", $repoDir | Out-Null
     Copy-Item "$Root/NetDumplings.psd1", "$Root/README.md" $moduleDir
-    Copy-Item "$Root/module/*" "$moduleDir/module" -Recurse -Exclude 'obj'
+    Copy-Item "$Root/en-US" $moduleDir -Recurse
+    Copy-Item "$Root/module/*" "$moduleDir/module" -Recurse -Exclude 'obj', 'en-US'
     Compress-PSResource -Path $moduleDir -DestinationPath $repoDir
     $nupkg = Get-ChildItem $repoDir -Filter '*.nupkg' | Select-Object -First 1
     if (-not $nupkg) { throw "Compress-PSResource made no .nupkg in $repoDir." }

@@ -2,11 +2,16 @@ using NetDumplings.Bench;
 
 // The benchmark harness behind `./build.ps1 -Task Bench`. Each scenario measures itself and its
 // baseline in the same run (these machines are noisy: only same-run ratios and medians mean much).
+if (args.Length == 2 && args[0] == "--serve")
+    return await BenchServers.ServeAsync(args[1]);
+
 var options = BenchOptions.Parse(args);
 var scenarios = new IBenchScenario[]
 {
     new CodecBench(),
+    new HubBench(),
     new KitchenBench(),
+    new ScriptChefBench(),
 };
 
 var selected = scenarios.Where(s => options.Matches(s.Name)).ToList();

@@ -7,6 +7,14 @@ namespace NetDumplings.PowerShell;
 /// <para type="synopsis">Parses dumpling JSON (as sent on the wire, or saved one per line) into dumpling objects.</para>
 /// <para type="description">Each input string must hold one dumpling in the netdumplings wire format. A string that is not a valid dumpling is reported as a non-terminating error that says exactly what is wrong, and the following strings are still read.</para>
 /// </summary>
+/// <example>
+///   <code>Get-Content ./dumplings.jsonl | ConvertFrom-DumplingJson | Where-Object Chef -eq DNSLookupChef | ForEach-Object { $_.Payload.lookup.hostname }</code>
+///   <para>Reads dumplings saved one per line (as Receive-Dumpling -Raw writes them) and prints the host names the DNS chef saw.</para>
+/// </example>
+/// <example>
+///   <code>'{"metadata":{"chef":"c","kitchen":"k","creation_time":1499040017.81,"driver":"packet"},"payload":{"n":1}}' | ConvertFrom-DumplingJson | Format-List</code>
+///   <para>Shows one dumpling with its whole payload.</para>
+/// </example>
 [Cmdlet(VerbsData.ConvertFrom, "DumplingJson")]
 [OutputType(typeof(Dumpling))]
 public sealed class ConvertFromDumplingJsonCommand : DumplingCmdlet

@@ -344,3 +344,60 @@ public class DumplingHubTests
         Assert.ThrowsAny<ArgumentException>(() => new DumplingHub(new DumplingHubOptions { InPort = inPort, OutPort = outPort }));
     }
 }
+
+public class HubStatusReportTests
+{
+    [Fact]
+    public async Task ReadsOurHubsStatusDumpling()
+    {
+        await using var hub = await HubTestClient.StartHubAsync(new DumplingHubOptions { StatusInterval = TimeSpan.FromMilliseconds(200) });
+        using var kitchen = await HubTestClient.KitchenAsync(hub, "edge1");
+        using var eater = await HubTestClient.EaterAsync(hub, "watcher");
+        await HubTestClient.SendTextAsync(kitchen, HubTestClient.Dumpling("C", "edge1", 1));
+        var json = await HubTestClient.ReceiveMatchingAsync(eater, t => HubTestClient.ChefOf(t) == "SystemStatusChef" && t.Contains("\"total_dumplings_in\":1"));
+        var report = HubStatusReport.From(DumplingCodec.Parse(json));
+        Assert.Equal(1, report.TotalDumplingsIn);
+        Assert.True(report.TotalDumplingsOut >= 1);
+        Assert.Equal(1, report.KitchenCount);
+        var k = Assert.Single(report.Kitchens);
+        Assert.Equal("edge1", k.Name);
+        Assert.Equal("tcp or udp or arp", k.Filter);
+        Assert.Equal(["TestChef"], k.Chefs);
+        Assert.Equal(5.0, k.PokeInterval);
+        Assert.Equal("127.0.0.1", k.Host);
+        Assert.Equal(1, k.DumplingsReceived);
+        var e = Assert.Single(report.Eaters);
+        Assert.Equal("watcher", e.Name);
+        Assert.Equal(0, e.DumplingsDropped);
+        Assert.StartsWith("NetDumplings", report.HubVersion);
+        Assert.Equal(0, report.TotalInvalidDumplings);
+    }
+
+    [Fact]
+    public void ReadsTheOriginalHubsStatusWithoutOurExtensions()
+    {
+        const string original = """
+            {"metadata":{"chef":"SystemStatusChef","kitchen":null,"creation_time":1515990765.925951,"driver":"interval"},
+             "payload":{"total_dumplings_in":1024,"total_dumplings_out":4096,"server_uptime":123.45,"dumpling_kitchen_count":1,"dumpling_eater_count":4,
+               "dumpling_kitchens":[{"info_from_kitchen":{"kitchen_name":"k","interface":"en0","filter":"tcp or udp or arp","chefs":["a.B"],"poke_interval":5.0},"info_from_hub":{"host":"127.0.0.1","port":50412}}],
+               "dumpling_eaters":[{"info_from_eater":{"eater_name":"printereater"},"info_from_hub":{"host":"127.0.0.1","port":50414}}]}}
+            """;
+        var r = HubStatusReport.From(DumplingCodec.Parse(original));
+        Assert.Equal(1024, r.TotalDumplingsIn);
+        Assert.Equal(4096, r.TotalDumplingsOut);
+        Assert.Equal(TimeSpan.FromSeconds(123.45), r.Uptime);
+        Assert.Equal(4, r.EaterCount);
+        Assert.Equal("en0", r.Kitchens[0].Interface);
+        Assert.Equal(50414, r.Eaters[0].Port);
+        Assert.Null(r.HubVersion);
+        Assert.Null(r.Eaters[0].DumplingsDropped);
+    }
+
+    [Fact]
+    public void RefusesADumplingThatIsNotAStatus()
+    {
+        var d = DumplingCodec.Create("DNSLookupChef", "k", DumplingDriver.Packet, new { a = 1 });
+        Assert.False(HubStatusReport.IsStatus(d));
+        Assert.Contains("not a hub's SystemStatusChef", Assert.Throws<DumplingFormatException>(() => HubStatusReport.From(d)).Message);
+    }
+}

@@ -9,6 +9,20 @@ namespace NetDumplings.PowerShell.Hub;
 /// <para type="synopsis">Starts a dumpling hub: kitchens send dumplings to its in-port, eaters receive them from its out-port.</para>
 /// <para type="description">The hub speaks the wire protocol of the Python netdumplings, so nd-sniff kitchens and nd-print eaters work with it. It runs in the foreground until stopped (Ctrl+C), reporting connections and problems as nd-hub's log does; with -AsJob it runs as a job that Get-Job, Receive-Job and Stop-Job handle. It first outputs where it listens (use -InPort 0 -OutPort 0 to pick free ports).</para>
 /// </summary>
+/// <example>
+///   <code>Start-DumplingHub</code>
+///   <para>Runs a hub on localhost:11347 (kitchens) and localhost:11348 (eaters) until Ctrl+C, printing who connects.</para>
+/// </example>
+/// <example>
+///   <code>$hub = Start-DumplingHub -InPort 0 -OutPort 0 -AsJob
+/// Receive-Dumpling -Hub $hub.Info.EaterHub -Count 10
+/// Stop-Job $hub; Remove-Job $hub</code>
+///   <para>Runs a hub on free ports as a job, eats ten dumplings from it, then stops it.</para>
+/// </example>
+/// <example>
+///   <code>Start-DumplingHub -Address * -OverflowPolicy Disconnect -EaterQueueLimit 1000</code>
+///   <para>Listens on every interface and disconnects any eater that falls 1000 dumplings behind instead of dropping its oldest.</para>
+/// </example>
 [Cmdlet(VerbsLifecycle.Start, "DumplingHub")]
 [OutputType(typeof(DumplingHubInfo), typeof(DumplingHubJob))]
 public sealed class StartDumplingHubCommand : DumplingCmdlet

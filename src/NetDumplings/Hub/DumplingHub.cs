@@ -228,7 +228,7 @@ public sealed class DumplingHub : IAsyncDisposable
         ? $" (close {(int)status}{(string.IsNullOrEmpty(socket.CloseStatusDescription) ? "" : " " + socket.CloseStatusDescription)})"
         : "";
 
-    /// <summary>Sends a frame to every eater that wants it. Never blocks (see EaterQueue).</summary>
+    /// <summary>Queues a frame for every eater that wants it; <see cref="SignalEaters"/> sends them. Never blocks (see EaterQueue).</summary>
     internal void Publish(HubFrame frame)
     {
         Interlocked.Increment(ref _dumplingsIn);
@@ -239,6 +239,13 @@ public sealed class DumplingHub : IAsyncDisposable
     {
         foreach (var eater in Volatile.Read(ref _eaters))
             if (eater.Wants(frame)) eater.Offer(frame);
+    }
+
+    /// <summary>Wakes every eater's sender that has frames waiting.</summary>
+    internal void SignalEaters()
+    {
+        foreach (var eater in Volatile.Read(ref _eaters))
+            eater.Signal();
     }
 
     private async Task StatusLoopAsync()
@@ -252,6 +259,7 @@ public sealed class DumplingHub : IAsyncDisposable
                 if (Volatile.Read(ref _eaters).Length == 0) continue;
                 var status = DumplingCodec.Create(HubStatus.ChefName, null, DumplingDriver.Interval, HubStatus.Build(this));
                 Deliver(HubFrame.Create(status.Utf8Json.Span, binary: false, HubStatus.ChefName, null));
+                SignalEaters();
             }
         }
         catch (OperationCanceledException) { }

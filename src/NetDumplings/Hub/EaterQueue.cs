@@ -18,10 +18,12 @@ internal sealed class EaterQueue(int maxCount, long maxBytes)
     public long Bytes { get { lock (_lock) return _bytes; } }
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>Adds a frame; false when the queue is full and <paramref name="dropOldest"/> is off.</summary>
+    /// <summary>
+    /// Adds a frame without waking the sender (see <see cref="Signal"/>); false when the queue is full
+    /// and <paramref name="dropOldest"/> is off.
+    /// </summary>
     public bool TryEnqueue(HubFrame frame, bool dropOldest)
     {
-        TaskCompletionSource<bool>? wake;
         lock (_lock)
         {
             if (_closed) return true;
@@ -33,11 +35,24 @@ internal sealed class EaterQueue(int maxCount, long maxBytes)
             }
             _frames.Enqueue(frame);
             _bytes += frame.Bytes.Length;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Wakes the sender if frames wait. The hub signals once a kitchen's buffered input is used up,
+    /// not per frame, so a burst of dumplings goes out in one write instead of one write each.
+    /// </summary>
+    public void Signal()
+    {
+        TaskCompletionSource<bool>? wake;
+        lock (_lock)
+        {
+            if (_frames.Count == 0) return;
             wake = _waiter;
             _waiter = null;
         }
         wake?.TrySetResult(true);
-        return true;
     }
 
     /// <summary>Waits until there is something to send; false once the queue is closed.</summary>

@@ -50,6 +50,9 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, PeerStream
         (_chefs is null || (frame.Chef is not null && _chefs.IsMatch(frame.Chef))) &&
         (_kitchens is null || (frame.Kitchen is not null && _kitchens.IsMatch(frame.Kitchen)));
 
+    /// <summary>Wakes the sender for whatever was offered since the last signal.</summary>
+    public void Signal() => _queue.Signal();
+
     /// <summary>Queues a frame; applies the overflow policy when the queue is full. Never blocks.</summary>
     public void Offer(HubFrame frame)
     {

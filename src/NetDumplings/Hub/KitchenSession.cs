@@ -22,6 +22,21 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, PeerStre
 
     public override async Task RunAsync(CancellationToken cancel)
     {
+        // Dumplings are queued as they are read and the eaters woken once this kitchen's input is used up.
+        Stream.BeforeSocketRead = Hub.SignalEaters;
+        try
+        {
+            await ForwardAsync(cancel);
+        }
+        finally
+        {
+            Stream.BeforeSocketRead = null;
+            Hub.SignalEaters();
+        }
+    }
+
+    private async Task ForwardAsync(CancellationToken cancel)
+    {
         while (!cancel.IsCancellationRequested)
         {
             var outcome = await ReceiveAsync(cancel);

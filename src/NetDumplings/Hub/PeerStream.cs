@@ -3,7 +3,8 @@ using System.Net.Sockets;
 namespace NetDumplings.Hub;
 
 /// <summary>
-/// The stream under a peer's WebSocket. Reads first return any bytes that arrived with the handshake.
+/// The stream under a peer's WebSocket. Reads first return any bytes that arrived with the handshake,
+/// and are buffered.
 /// Writes are serialised by one lock so that the hub can write many pre-built frames to an eater in
 /// one buffered burst (one syscall for a whole drained queue) between the control frames (pong, ping,
 /// close) that the WebSocket writes itself, each of which arrives here as one whole write.
@@ -11,9 +12,14 @@ namespace NetDumplings.Hub;
 internal sealed class PeerStream(NetworkStream inner, ReadOnlyMemory<byte> leftover) : Stream
 {
     private const int BurstBytes = 64 * 1024;
+    private const int ReadBufferBytes = 16 * 1024;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private ReadOnlyMemory<byte> _leftover = leftover;
     private byte[]? _burst;
+    private byte[]? _readBuffer;
+
+    /// <summary>Called when every buffered byte has been read and the next read will wait on the socket.</summary>
+    public Action? BeforeSocketRead { get; set; }
 
     public override bool CanRead => true;
     public override bool CanWrite => true;
@@ -30,7 +36,18 @@ internal sealed class PeerStream(NetworkStream inner, ReadOnlyMemory<byte> lefto
             _leftover = _leftover[n..];
             return n;
         }
-        return await inner.ReadAsync(buffer, cancellationToken);
+        BeforeSocketRead?.Invoke();
+        if (buffer.Length >= ReadBufferBytes)
+            return await inner.ReadAsync(buffer, cancellationToken);
+        // The WebSocket reads a frame header, then its payload, in small reads; one socket read
+        // here serves many small frames (a kitchen's dumplings arrive back to back).
+        var readBuffer = _readBuffer ??= new byte[ReadBufferBytes];
+        var read = await inner.ReadAsync(readBuffer, cancellationToken);
+        if (read == 0) return 0;
+        var copied = Math.Min(read, buffer.Length);
+        readBuffer.AsSpan(0, copied).CopyTo(buffer.Span);
+        _leftover = readBuffer.AsMemory(copied, read - copied);
+        return copied;
     }
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();

@@ -1,0 +1,254 @@
+using System.Buffers.Text;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+
+namespace NetDumplings.Bench;
+
+/// <summary>
+/// The hub under load, in a process of its own: one kitchen sending 100k ~200-byte dumplings as fast as
+/// it can to 1, 4 and 16 eaters, beside a plain TCP relay of the same bytes to the same number of
+/// readers (our ceiling on this machine); latency at 1k dumplings/s; and a stalled eater beside three.
+/// </summary>
+public sealed class HubBench : IBenchScenario
+{
+    public string Name => "hub";
+    public string Description => "hub fan-out throughput vs a plain TCP relay, latency at 1k/s, a stalled eater";
+
+    private const int Count = 100_000;
+    // Where the 19-digit send timestamp sits in each message.
+    private static readonly int TimestampOffset = Encoding.UTF8.GetString(Message(0, 0)).IndexOf("\"t\":\"", StringComparison.Ordinal) + 5;
+    private static readonly TimeSpan Idle = TimeSpan.FromSeconds(3);
+
+    public async Task RunAsync(BenchOptions options)
+    {
+        var repeats = Math.Max(1, Math.Min(options.Repeats, 3));
+        Console.WriteLine($"{Count:N0} dumplings of {Message(0, 0).Length} bytes per run; median of {repeats} runs; hub and relay each in a child process");
+        var table = new BenchTable("eaters", "hub deliveries/s", "relay deliveries/s", "hub / relay", "delivered", "hub CPU µs/dumpling", "hub peak MiB");
+        foreach (var eaters in new[] { 1, 4, 16 })
+        {
+            var hubRuns = new List<RunResult>();
+            var relayRuns = new List<RunResult>();
+            using (var hubServer = new ServerProcess("hub"))
+            using (var relayServer = new ServerProcess("relay"))
+            {
+                // The first run of each warms the JIT up and is not counted: a hub runs for long.
+                await RunHubAsync(hubServer, eaters, stalled: false);
+                await RunRelayAsync(relayServer, eaters);
+                for (var r = 0; r < repeats; r++)
+                {
+                    hubRuns.Add(await RunHubAsync(hubServer, eaters, stalled: false));
+                    relayRuns.Add(await RunRelayAsync(relayServer, eaters));
+                }
+            }
+            var hub = Measure.Median(hubRuns.Select(x => x.Rate));
+            var relay = Measure.Median(relayRuns.Select(x => x.Rate));
+            table.Add(eaters, hub, relay, $"{hub / relay:P0}", $"{Measure.Median(hubRuns.Select(x => x.DeliveredFraction)):P2}",
+                Measure.Median(hubRuns.Select(x => x.CpuPerDumpling.TotalMicroseconds)), Measure.Median(hubRuns.Select(x => x.PeakMemory / 1048576.0)));
+        }
+        table.Print();
+
+        Console.WriteLine();
+        Console.WriteLine("Latency, kitchen send -> eater receive, 1,000 dumplings/s for 3 s:");
+        var latency = new BenchTable("eaters", "p50 ms", "p99 ms", "max ms", "samples");
+        foreach (var eaters in new[] { 1, 16 })
+        {
+            var samples = await RunLatencyAsync(eaters);
+            latency.Add(eaters, Measure.Percentile(samples, 50), Measure.Percentile(samples, 99), samples.Length == 0 ? double.NaN : samples[^1], samples.Length);
+        }
+        latency.Print();
+
+        Console.WriteLine();
+        Console.WriteLine("A stalled eater (never reads) beside 3 normal eaters, against 3 normal eaters alone:");
+        var stall = new BenchTable("run", "normal eaters' deliveries/s", "delivered to normal eaters", "hub peak MiB");
+        var alone = new List<RunResult>();
+        var withStall = new List<RunResult>();
+        using (var aloneServer = new ServerProcess("hub"))
+        using (var stallServer = new ServerProcess("hub"))
+        {
+            await RunHubAsync(aloneServer, 3, stalled: false);
+            await RunHubAsync(stallServer, 3, stalled: false);
+            for (var r = 0; r < repeats; r++)
+            {
+                alone.Add(await RunHubAsync(aloneServer, 3, stalled: false));
+                withStall.Add(await RunHubAsync(stallServer, 3, stalled: true));
+            }
+        }
+        stall.Add("3 eaters", Measure.Median(alone.Select(x => x.Rate)), $"{Measure.Median(alone.Select(x => x.DeliveredFraction)):P2}", Measure.Median(alone.Select(x => x.PeakMemory / 1048576.0)));
+        stall.Add("3 eaters + 1 stalled", Measure.Median(withStall.Select(x => x.Rate)), $"{Measure.Median(withStall.Select(x => x.DeliveredFraction)):P2}", Measure.Median(withStall.Select(x => x.PeakMemory / 1048576.0)));
+        stall.Print();
+    }
+
+    private sealed record RunResult(double Rate, double DeliveredFraction, TimeSpan CpuPerDumpling, long PeakMemory);
+
+    /// <summary>A dumpling of ~200 bytes with a fixed-width send timestamp inside (as a string: JSON numbers may not have leading zeros).</summary>
+    private static byte[] Message(int i, long timestamp)
+    {
+        var text = "{\"metadata\":{\"chef\":\"BenchChef\",\"kitchen\":\"bench_kitchen\",\"creation_time\":1515990765.925951,\"driver\":\"packet\"}," +
+            $"\"payload\":{{\"t\":\"{timestamp:D19}\",\"i\":\"{i:D8}\",\"lookup\":{{\"hostname\":\"www.example.com\",\"when\":1499040017.81}}}}}}";
+        return Encoding.UTF8.GetBytes(text);
+    }
+
+    private static async Task<RunResult> RunHubAsync(ServerProcess server, int eaterCount, bool stalled)
+    {
+        // Eaters that read raw frames and count bytes, as the relay's readers do: this measures the
+        // hub, not a client library's per-message cost on the same two cores.
+        var eaters = new List<TcpClient>();
+        for (var i = 0; i < eaterCount; i++)
+            eaters.Add(await ConnectRawEaterAsync(server.OutPort, $"bench{i}"));
+        using var stalledPeer = stalled ? await ConnectRawEaterAsync(server.OutPort, "stalled", receiveBuffer: 4096) : null;
+        using var kitchen = await ConnectAsync(server.InPort, """{"kitchen_name":"bench_kitchen","interface":"none","filter":"","chefs":[],"poke_interval":5.0}""");
+        await Task.Delay(300); // every announcement registered
+        var frameLength = Message(0, 0).Length + 4; // 16-bit-length server frame header
+        var cpuBefore = server.CpuTime;
+        var clock = Stopwatch.StartNew();
+        var readers = eaters.Select(e => Task.Run(() => CountBytesAsync(e, frameLength, Count))).ToArray();
+        for (var i = 0; i < Count; i++)
+            await kitchen.SendAsync(Message(i, 0), WebSocketMessageType.Text, true, CancellationToken.None);
+        var counts = await Task.WhenAll(readers);
+        var elapsed = clock.Elapsed - (counts.Any(c => c < Count) ? Idle : TimeSpan.Zero);
+        var cpu = server.CpuTime - cpuBefore;
+        var delivered = counts.Sum();
+        var result = new RunResult(delivered / elapsed.TotalSeconds, delivered / (double)(Count * eaterCount), cpu / Count, server.PeakMemory);
+        foreach (var e in eaters) e.Dispose();
+        kitchen.Abort();
+        await Task.Delay(200); // the hub notices its peers are gone before the next run
+        return result;
+    }
+
+    /// <summary>Reads until <paramref name="expected"/> records of <paramref name="recordLength"/> bytes arrived, or the stream is idle.</summary>
+    private static async Task<long> CountBytesAsync(TcpClient client, int recordLength, long expected)
+    {
+        var stream = client.GetStream();
+        var buffer = new byte[64 * 1024];
+        var total = expected * recordLength;
+        long got = 0;
+        using var cts = new CancellationTokenSource();
+        while (got < total)
+        {
+            cts.CancelAfter(Idle);
+            int n;
+            try { n = await stream.ReadAsync(buffer, cts.Token); }
+            catch (Exception e) when (e is OperationCanceledException or IOException) { break; }
+            if (n == 0) break;
+            got += n;
+        }
+        return got / recordLength;
+    }
+
+    private static async Task<RunResult> RunRelayAsync(ServerProcess server, int readerCount)
+    {
+        var readers = new List<TcpClient>();
+        for (var i = 0; i < readerCount; i++)
+        {
+            var c = new TcpClient { NoDelay = true };
+            await c.ConnectAsync("127.0.0.1", server.OutPort);
+            readers.Add(c);
+        }
+        using var writer = new TcpClient { NoDelay = true };
+        await writer.ConnectAsync("127.0.0.1", server.InPort);
+        await Task.Delay(300);
+        var length = Message(0, 0).Length;
+        var cpuBefore = server.CpuTime;
+        var clock = Stopwatch.StartNew();
+        var reading = readers.Select(r => Task.Run(() => CountBytesAsync(r, length, Count))).ToArray();
+        var ws = writer.GetStream();
+        for (var i = 0; i < Count; i++) await ws.WriteAsync(Message(i, 0));
+        var counts = await Task.WhenAll(reading);
+        var elapsed = clock.Elapsed;
+        var delivered = counts.Sum();
+        var result = new RunResult(delivered / elapsed.TotalSeconds, delivered / (double)(Count * readerCount), (server.CpuTime - cpuBefore) / Count, server.PeakMemory);
+        foreach (var r in readers) r.Dispose();
+        await Task.Delay(200); // the relay notices its readers are gone before the next run
+        return result;
+    }
+
+    private static async Task<double[]> RunLatencyAsync(int eaterCount)
+    {
+        using var server = new ServerProcess("hub");
+        var eaters = new List<ClientWebSocket>();
+        for (var i = 0; i < eaterCount; i++)
+            eaters.Add(await ConnectAsync(server.OutPort, $$"""{"eater_name":"lat{{i}}"}"""));
+        using var kitchen = await ConnectAsync(server.InPort, """{"kitchen_name":"bench_kitchen"}""");
+        await Task.Delay(300);
+        const int count = 3000;
+        var samples = new List<double>[eaterCount];
+        var length = Message(0, 0).Length;
+        var readers = eaters.Select((e, k) => Task.Run(() => CountAsync(e, length, count, samples[k] = new List<double>(count)))).ToArray();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < count;)
+        {
+            while (i < count && clock.Elapsed.TotalMilliseconds >= i)
+            {
+                await kitchen.SendAsync(Message(i, Stopwatch.GetTimestamp()), WebSocketMessageType.Text, true, CancellationToken.None);
+                i++;
+            }
+            await Task.Delay(1);
+        }
+        await Task.WhenAll(readers);
+        foreach (var e in eaters) e.Abort();
+        return samples.SelectMany(s => s).OrderBy(x => x).ToArray();
+    }
+
+    /// <summary>Counts bench dumplings (skipping status dumplings) until <paramref name="expected"/> or idle; records latencies when asked.</summary>
+    private static async Task<(int Count, bool Done)> CountAsync(ClientWebSocket ws, int length, int expected, List<double>? latencies)
+    {
+        var buffer = new byte[1 << 20];
+        var count = 0;
+        using var cts = new CancellationTokenSource();
+        try
+        {
+            while (count < expected)
+            {
+                cts.CancelAfter(Idle);
+                var filled = 0;
+                ValueWebSocketReceiveResult r;
+                do
+                {
+                    r = await ws.ReceiveAsync(buffer.AsMemory(filled), cts.Token);
+                    filled += r.Count;
+                } while (!r.EndOfMessage && r.MessageType != WebSocketMessageType.Close);
+                if (r.MessageType == WebSocketMessageType.Close) break;
+                if (filled != length) continue; // a status dumpling
+                count++;
+                if (latencies is not null && Utf8Parser.TryParse(buffer.AsSpan(TimestampOffset, 19), out long sent, out _))
+                    latencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException) { }
+        return (count, count == expected);
+    }
+
+    private static async Task<ClientWebSocket> ConnectAsync(int port, string announcement)
+    {
+        var ws = new ClientWebSocket();
+        await ws.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"), CancellationToken.None);
+        await ws.SendAsync(Encoding.UTF8.GetBytes(announcement), WebSocketMessageType.Text, true, CancellationToken.None);
+        return ws;
+    }
+
+    /// <summary>An eater written over raw TCP: handshake and announcement, then the caller reads (or, stalled, never does).</summary>
+    private static async Task<TcpClient> ConnectRawEaterAsync(int port, string name, int receiveBuffer = 0)
+    {
+        var client = new TcpClient();
+        if (receiveBuffer > 0) client.ReceiveBufferSize = receiveBuffer;
+        await client.ConnectAsync("127.0.0.1", port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+        var response = new List<byte>();
+        var one = new byte[1];
+        while (response.Count < 4 || !(response[^4] == '\r' && response[^3] == '\n' && response[^2] == '\r' && response[^1] == '\n'))
+        {
+            if (await stream.ReadAsync(one) == 0) throw new IOException("the hub closed during the handshake");
+            response.Add(one[0]);
+        }
+        var payload = Encoding.UTF8.GetBytes($$"""{"eater_name":"{{name}}"}""");
+        var frame = new byte[6 + payload.Length];
+        frame[0] = 0x81;
+        frame[1] = (byte)(0x80 | payload.Length);
+        payload.CopyTo(frame, 6); // mask key 0: the masked bytes are the bytes
+        await stream.WriteAsync(frame);
+        return client;
+    }
+}

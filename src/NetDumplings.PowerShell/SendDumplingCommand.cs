@@ -1,0 +1,162 @@
+using System.Management.Automation;
+using System.Text;
+using NetDumplings.Eater;
+using NetDumplings.Hub;
+using NetDumplings.Sending;
+
+namespace NetDumplings.PowerShell;
+
+/// <summary>
+/// <para type="synopsis">Sends pipeline input to a hub as dumplings, as if it came from a kitchen.</para>
+/// <para type="description">Send-Dumpling connects to a dumpling hub's in-port as a kitchen and turns each input object into one dumpling's payload: PowerShell and .NET objects become JSON objects of their properties (down to -Depth levels), collections arrays, and a string holding a JSON object or array is sent as that JSON; any other string is a JSON string. Dumplings are queued and sent in batches on a background task, so the pipeline never waits for the network. An object that cannot be written as JSON is a non-terminating error; the rest still go.</para>
+/// </summary>
+/// <example>
+///   <code>Get-Process | Select-Object Name, CPU | Send-Dumpling -Chef ProcessChef</code>
+///   <para>Sends one dumpling per process, with payload {"Name": ..., "CPU": ...}, to the hub on localhost.</para>
+/// </example>
+/// <example>
+///   <code>'{"lookup": {"hostname": "example.com"}}' | Send-Dumpling -Hub edge1:11347 -Kitchen edge1 -Chef DNSLookupChef</code>
+///   <para>Sends a JSON payload as is, as if the DNSLookupChef of kitchen edge1 had made it.</para>
+/// </example>
+[Cmdlet(VerbsCommunications.Send, "Dumpling")]
+[OutputType(typeof(Dumpling))]
+public sealed class SendDumplingCommand : DumplingCmdlet
+{
+    /// <summary><para type="description">The payload of one dumpling.</para></summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [AllowNull]
+    [AllowEmptyString]
+    public PSObject? InputObject { get; set; }
+
+    /// <summary><para type="description">The hub's in-port: host:port, host, or ws://host:port. Default localhost:11347.</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Hub { get; set; } = $"{HubAddress.DefaultHost}:{HubAddress.DefaultInPort}";
+
+    /// <summary><para type="description">The kitchen name the dumplings carry (metadata.kitchen).</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Kitchen { get; set; } = "powershell";
+
+    /// <summary><para type="description">The chef name the dumplings carry (metadata.chef).</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Chef { get; set; } = "PowerShellChef";
+
+    /// <summary><para type="description">Packet (default) or Interval.</para></summary>
+    [Parameter]
+    public DumplingDriver Driver { get; set; } = DumplingDriver.Packet;
+
+    /// <summary><para type="description">How many levels of nested objects to write; deeper ones are written as their text. Default 4.</para></summary>
+    [Parameter]
+    [ValidateRange(1, 100)]
+    public int Depth { get; set; } = 4;
+
+    /// <summary><para type="description">Write each dumpling sent to the pipeline.</para></summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    private DumplingSender? _sender;
+    private PayloadJsonWriter? _json;
+    private HubAddress? _address;
+    private long _errors;
+
+    protected override void BeginProcessing()
+    {
+        if (!HubAddress.TryParse(Hub, HubAddress.DefaultInPort, out _address, out var addressError))
+            ThrowTerminatingError(new ArgumentException(addressError), "InvalidHubAddress", ErrorCategory.InvalidArgument, Hub,
+                "Give the hub's in-port as host:port (e.g. localhost:11347) or ws://host:port.");
+        _json = new PayloadJsonWriter(Depth);
+        var announcement = new KitchenAnnouncement(Kitchen) { Interface = "Send-Dumpling", Chefs = [Chef] };
+        try
+        {
+            _sender = DumplingSender.ConnectAsync(_address!, announcement, cancellationToken: CancelToken).GetAwaiter().GetResult();
+        }
+        catch (DumplingHubUnreachableException e)
+        {
+            ThrowTerminatingError(e, "HubUnreachable", ErrorCategory.ConnectionError, e.Address,
+                $"Check that a hub is running at {e.Address} (start one with Start-DumplingHub) and that -Hub names its in-port (default 11347).");
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
+        WriteVerbose($"Connected to the hub at {_address} as kitchen '{Kitchen}'.");
+    }
+
+    protected override void ProcessRecord()
+    {
+        Dumpling dumpling;
+        try
+        {
+            dumpling = DumplingCodec.Create(Chef, Kitchen, Driver, ToPayload(InputObject));
+        }
+        catch (Exception e) when (e is NotSupportedException or DumplingFormatException or InvalidOperationException or ArgumentException)
+        {
+            _errors++;
+            WriteError(new ArgumentException($"Cannot send this object as a dumpling payload: {e.Message}", e), "PayloadNotSerializable",
+                ErrorCategory.InvalidData, InputObject,
+                "Send objects whose properties are plain values, or pass a JSON string (e.g. from ConvertTo-Json).");
+            return;
+        }
+
+        try
+        {
+            var send = _sender!.SendAsync(dumpling, CancelToken);
+            if (!send.IsCompletedSuccessfully) send.AsTask().GetAwaiter().GetResult();
+        }
+        catch (DumplingHubConnectionLostException e)
+        {
+            ThrowTerminatingError(e, "HubConnectionLost", ErrorCategory.ConnectionError, e.Address,
+                "Check that the hub is still running; dumplings not yet sent were not delivered.");
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
+        if (PassThru) WriteObject(dumpling);
+    }
+
+    private RawJsonPayload ToPayload(PSObject? input)
+    {
+        // A string that looks like a JSON object or array is JSON already: sent as is (validated by the codec).
+        if (input?.BaseObject is string text)
+        {
+            var trimmed = text.AsSpan().TrimStart();
+            if (trimmed.Length > 0 && (trimmed[0] == '{' || trimmed[0] == '['))
+                return new RawJsonPayload(Encoding.UTF8.GetBytes(text));
+        }
+        return new RawJsonPayload(_json!.Write(input));
+    }
+
+    protected override void EndProcessing()
+    {
+        var sender = _sender!;
+        try
+        {
+            sender.CompleteAsync(CancelToken).GetAwaiter().GetResult();
+        }
+        catch (DumplingHubConnectionLostException e)
+        {
+            ThrowTerminatingError(e, "HubConnectionLost", ErrorCategory.ConnectionError, e.Address,
+                "Check that the hub is still running; dumplings not yet sent were not delivered.");
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
+        _sender = null;
+        WriteVerbose($"Sent {sender.Sent} dumplings to the hub at {_address}{(_errors > 0 ? $"; {_errors} objects could not be sent" : "")}.");
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _sender is { } sender)
+        {
+            // Stopped or failed before the end: close with 4101 without sending what is still queued.
+            _sender = null;
+            sender.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+        }
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text.Json;
+
+namespace NetDumplings.Hub;
+
+/// <summary>A kitchen as a hub's status dumpling describes it.</summary>
+public sealed record HubStatusKitchen(
+    string? Name, string? Interface, string? Filter, IReadOnlyList<string> Chefs, double? PokeInterval,
+    string? Host, int? Port, long? DumplingsReceived, long? InvalidDumplings);
+
+/// <summary>An eater as a hub's status dumpling describes it.</summary>
+public sealed record HubStatusEater(
+    string? Name, string? Host, int? Port, long? DumplingsSent, long? DumplingsDropped, long? QueueDumplings, long? QueueBytes);
+
+/// <summary>
+/// A hub's SystemStatusChef dumpling, read into typed fields (the nd-hubdetails job). Works for the
+/// original hub's status too: our extension fields are then null.
+/// </summary>
+public sealed record HubStatusReport(
+    DateTimeOffset Time, long TotalDumplingsIn, long TotalDumplingsOut, TimeSpan Uptime,
+    int KitchenCount, int EaterCount, IReadOnlyList<HubStatusKitchen> Kitchens, IReadOnlyList<HubStatusEater> Eaters,
+    string? HubVersion, long? TotalDumplingsDropped, long? TotalInvalidDumplings, long? TotalRefusedConnections)
+{
+    public const string ChefName = HubStatus.ChefName;
+
+    /// <summary>True for a hub's status dumpling (chef SystemStatusChef, no kitchen).</summary>
+    public static bool IsStatus(Dumpling dumpling) => dumpling.Chef == ChefName && dumpling.Kitchen is null;
+
+    /// <summary>Reads a status dumpling. Throws <see cref="DumplingFormatException"/> when it is not one.</summary>
+    public static HubStatusReport From(Dumpling dumpling)
+    {
+        if (!IsStatus(dumpling))
+            throw new DumplingFormatException($"This is a dumpling from chef '{dumpling.Chef}' of kitchen '{dumpling.Kitchen}', not a hub's {ChefName} dumpling.");
+        var p = dumpling.PayloadElement;
+        if (p.ValueKind != JsonValueKind.Object)
+            throw new DumplingFormatException($"A {ChefName} payload must be an object.");
+        try
+        {
+            return new HubStatusReport(
+                dumpling.CreationTime,
+                Long(p, "total_dumplings_in") ?? 0,
+                Long(p, "total_dumplings_out") ?? 0,
+                TimeSpan.FromSeconds(Double(p, "server_uptime") ?? 0),
+                (int)(Long(p, "dumpling_kitchen_count") ?? 0),
+                (int)(Long(p, "dumpling_eater_count") ?? 0),
+                Items(p, "dumpling_kitchens").Select(Kitchen).ToArray(),
+                Items(p, "dumpling_eaters").Select(Eater).ToArray(),
+                String(p, "hub_version"),
+                Long(p, "total_dumplings_dropped"),
+                Long(p, "total_invalid_dumplings"),
+                Long(p, "total_refused_connections"));
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new DumplingFormatException($"The {ChefName} payload has a field of the wrong type: {e.Message}", e);
+        }
+    }
+
+    private static HubStatusKitchen Kitchen(JsonElement k)
+    {
+        var info = Child(k, "info_from_kitchen");
+        var hub = Child(k, "info_from_hub");
+        var chefs = info is { } i && i.TryGetProperty("chefs", out var c) && c.ValueKind == JsonValueKind.Array
+            ? c.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToArray()
+            : [];
+        return new HubStatusKitchen(String(info, "kitchen_name"), String(info, "interface"), String(info, "filter"), chefs,
+            Double(info, "poke_interval"), String(hub, "host"), (int?)Long(hub, "port"), Long(hub, "dumplings_received"), Long(hub, "invalid_dumplings"));
+    }
+
+    private static HubStatusEater Eater(JsonElement e)
+    {
+        var info = Child(e, "info_from_eater");
+        var hub = Child(e, "info_from_hub");
+        return new HubStatusEater(String(info, "eater_name"), String(hub, "host"), (int?)Long(hub, "port"),
+            Long(hub, "dumplings_sent"), Long(hub, "dumplings_dropped"), Long(hub, "queue_dumplings"), Long(hub, "queue_bytes"));
+    }
+
+    private static JsonElement? Child(JsonElement? e, string name) =>
+        e is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Object ? v : null;
+
+    private static IEnumerable<JsonElement> Items(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array ? v.EnumerateArray() : [];
+
+    private static string? String(JsonElement? e, string name) =>
+        e is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static long? Long(JsonElement? e, string name) =>
+        e is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number
+            ? (v.TryGetInt64(out var l) ? l : (long)v.GetDouble()) : null;
+
+    private static double? Double(JsonElement? e, string name) =>
+        e is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+}

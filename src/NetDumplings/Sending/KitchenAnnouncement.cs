@@ -1,0 +1,30 @@
+using System.Text.Json;
+
+namespace NetDumplings.Sending;
+
+/// <summary>A kitchen's first message to the hub's in-port (PROTOCOL.md: kitchen -> hub).</summary>
+public sealed record KitchenAnnouncement(string KitchenName)
+{
+    public string Interface { get; init; } = "none";
+    public string Filter { get; init; } = "";
+    public IReadOnlyList<string> Chefs { get; init; } = [];
+    public double PokeInterval { get; init; }
+
+    public byte[] ToUtf8Json()
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("kitchen_name", KitchenName);
+            writer.WriteString("interface", Interface);
+            writer.WriteString("filter", Filter);
+            writer.WriteStartArray("chefs");
+            foreach (var chef in Chefs) writer.WriteStringValue(chef);
+            writer.WriteEndArray();
+            writer.WriteNumber("poke_interval", PokeInterval);
+            writer.WriteEndObject();
+        }
+        return stream.ToArray();
+    }
+}
