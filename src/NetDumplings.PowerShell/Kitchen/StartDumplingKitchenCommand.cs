@@ -8,9 +8,10 @@ namespace NetDumplings.PowerShell;
 /// <summary>
 /// <para type="synopsis">Starts a kitchen: sniffs packets (live, or from capture files), hands each to chefs, and sends the dumplings they make to a hub.</para>
 /// <para type="description">Live capture needs root or CAP_NET_RAW; reading capture files does not. Without -NoHub the kitchen sends to the hub at -Hub (default localhost:11347), reconnecting when the hub goes away, and writes its statistics when it ends. With -NoHub the dumplings are written to the pipeline instead, so a chef can be tried on a capture file in one line. It runs until the capture files end, or until stopped (Ctrl+C, Stop-Job with -AsJob).</para>
-/// <example><code>Start-DumplingKitchen -Path ./traffic.pcap -NoHub -Chef DNSLookupChef | Select-Object -ExpandProperty Payload</code></example>
-/// <example><code>Start-DumplingKitchen -Interface eth0 -Chef PacketCountChef, ARPChef -Hub hub.example:11347 -AsJob</code></example>
 /// </summary>
+/// <example><code>Start-DumplingKitchen -Path ./traffic.pcap -NoHub -Chef DNSLookupChef | Select-Object -ExpandProperty Payload</code><para>Runs the DNS lookup chef over a capture file and writes its payloads to the pipeline, without a hub.</para></example>
+/// <example><code>$job = Start-DumplingKitchen -Name edge1 -Interface eth0 -Chef PacketCountChef, ARPChef -Hub hub.example:11347 -AsJob</code><para>Sniffs eth0 in the background and sends the dumplings to a hub; $job.Statistics shows the counters, Stop-Job ends it.</para></example>
+/// <example><code>Start-DumplingKitchen -Path ./traffic.pcap -NoHub -ChefPath ./chefs/MyChef.cs</code><para>Compiles the chef classes in MyChef.cs and cooks the capture file with them.</para></example>
 [Cmdlet(VerbsLifecycle.Start, "DumplingKitchen", DefaultParameterSetName = ToHubSet)]
 [OutputType(typeof(KitchenStatistics), ParameterSetName = [ToHubSet])]
 [OutputType(typeof(Dumpling), ParameterSetName = [NoHubSet])]
