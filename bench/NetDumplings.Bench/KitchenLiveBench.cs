@@ -42,13 +42,14 @@ internal static partial class KitchenLiveBench
             Run("ip", $"netns exec {ns} ip link set {peer} up");
             await Task.Delay(500);
 
-            var table = new BenchTable("target pps", "offered", "achieved pps", "captured", "kernel drops", "queue drops", "lost");
+            var table = new BenchTable("buffer", "target pps", "offered", "achieved pps", "captured", "kernel drops", "queue drops", "lost");
+            foreach (var bufferMiB in new[] { 64, 256 })
             foreach (var rate in Rates)
             {
                 await using var hub = new DumplingHub(new DumplingHubOptions { Address = "127.0.0.1", InPort = 0, OutPort = 0 });
                 await hub.StartAsync();
                 await using var kitchen = new DumplingKitchen(
-                    new DumplingKitchenOptions { Name = "bench-live", Interfaces = [host], Filter = null },
+                    new DumplingKitchenOptions { Name = "bench-live", Interfaces = [host], Filter = null, CaptureBufferBytes = bufferMiB << 20 },
                     [new PacketCountChef(), new DNSLookupChef(), new ARPChef()], new HubAddress("127.0.0.1", hub.InEndPoint.Port));
                 kitchen.Start();
                 await Task.Delay(300);
@@ -60,7 +61,7 @@ internal static partial class KitchenLiveBench
                 await kitchen.StopAsync();
                 var s = kitchen.GetStatistics();
                 var captured = s.PacketsCaptured - before;
-                table.Add(rate.ToString("N0"), offered, achieved, captured, s.KernelDrops, s.QueueDrops, Math.Max(0, offered - captured));
+                table.Add($"{bufferMiB} MiB", rate.ToString("N0"), offered, achieved, captured, s.KernelDrops, s.QueueDrops, Math.Max(0, offered - captured));
             }
             Console.WriteLine($"live: {PacketsPerRate:N0} packets per rate replayed by tcpreplay on a veth in namespace {ns}; kitchen with 3 chefs -> hub");
             table.Print();

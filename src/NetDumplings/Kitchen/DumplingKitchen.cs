@@ -118,7 +118,7 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
             new Thread(ReadFiles) { IsBackground = true, Name = $"kitchen {_options.Name} files" }.Start();
         else
         {
-            foreach (var source in _live) source.Start(_intake, CountCaptured);
+            foreach (var source in _live) source.Start(_intake);
             _sourcesDone.TrySetResult(); // live sources end only when the kitchen stops
         }
         _completion = RunAsync();
@@ -251,7 +251,7 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
     {
         KitchenName = _options.Name,
         Elapsed = _clock.Elapsed,
-        PacketsCaptured = Interlocked.Read(ref _captured),
+        PacketsCaptured = Interlocked.Read(ref _captured) + _live.Sum(s => Volatile.Read(ref s.Captured)),
         KernelDrops = _live.Sum(s => s.KernelDrops),
         QueueDrops = Interlocked.Read(ref _queueDrops),
         PacketsProcessed = Interlocked.Read(ref _processed),

@@ -178,7 +178,6 @@ internal sealed class LivePacketSource : PacketSource
 {
     private readonly LibPcapLiveDevice _device;
     private IPacketIntake? _intake;
-    private Action<long>? _countPacket;
     private long _kernelDrops;
     private bool _stopped;
 
@@ -262,10 +261,12 @@ internal sealed class LivePacketSource : PacketSource
         $"No permission to capture packets on '{name}': {e.Message}", name,
         "Run as root, or grant the capability: sudo setcap cap_net_raw,cap_net_admin+eip \"$(readlink -f $(which pwsh))\".", e);
 
-    public void Start(IPacketIntake intake, Action<long> countPacket)
+    /// <summary>Packets this source captured (written by libpcap's capture thread only).</summary>
+    public long Captured;
+
+    public void Start(IPacketIntake intake)
     {
         _intake = intake;
-        _countPacket = countPacket;
         _device.OnPacketArrival += OnPacketArrival;
         _device.StartCapture();
     }
@@ -274,7 +275,7 @@ internal sealed class LivePacketSource : PacketSource
     {
         // Copy and hand over: this is libpcap's thread, and it must never wait for the chefs.
         var raw = capture.GetPacket();
-        _countPacket!(1);
+        Captured++; // only this capture thread writes it
         _intake!.Offer(new KitchenItem(raw.Data, Ticks(raw.Timeval), raw.PacketLength, this));
     }
 
