@@ -37,7 +37,8 @@ public sealed record DumplingKitchenOptions
     /// <summary>Live capture: libpcap's buffer; 64 MiB rode out bursts here with zero drops.</summary>
     public int CaptureBufferBytes { get; init; } = 64 << 20;
 
-    public int SnapLength { get; init; } = 262_144;
+    /// <summary>Bytes kept of each live packet; libpcap sizes its ring's blocks by it, so smaller means more blocks.</summary>
+    public int SnapLength { get; init; } = 65_535;
 
     /// <summary>Largest dumpling the kitchen sends: a hub closes a sender over its limit (1 MiB in the original).</summary>
     public int MaxDumplingBytes { get; init; } = 1_048_576;
