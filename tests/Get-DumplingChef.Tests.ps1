@@ -63,6 +63,17 @@ public sealed class DllChef : NetDumplings.Chefs.DumplingChef { public override 
         $d.Payload | Should -Be 'from a dll'
     }
 
+    It 'compiles the README example chef (implicit usings, LINQ) and cooks with it' {
+        $readme = Get-Content -Raw (Join-Path $RepoRoot 'README.md')
+        $code = [regex]::Match($readme, '(?s)```csharp\r?\n(using NetDumplings\.Chefs;.*?public sealed class TcpPortChef.*?)```').Groups[1].Value
+        $code | Should -Not -BeNullOrEmpty
+        $file = Join-Path $Temp 'TcpPortChef.cs'
+        Set-Content -Path $file -Value $code
+        $d = Start-DumplingKitchen -Path $Mixed -NoHub -ChefPath $file -PokeInterval 0
+        $d.Chef | Should -Be 'TcpPortChef'
+        $d.Payload.top_ports.'443' | Should -BeGreaterThan 0
+    }
+
     It 'filters by name with wildcards' {
         (Get-DumplingChef -Name '*Lookup*').Name | Should -Be 'DNSLookupChef'
     }

@@ -17,6 +17,16 @@ internal static class ChefCompiler
     private static readonly ConcurrentDictionary<string, Assembly> Compiled = new(StringComparer.Ordinal);
     private static readonly Lazy<IReadOnlyList<MetadataReference>> References = new(LoadReferences);
 
+    private const string ImplicitUsings = """
+        global using System;
+        global using System.Collections.Generic;
+        global using System.IO;
+        global using System.Linq;
+        global using System.Net;
+        global using System.Threading;
+        global using System.Threading.Tasks;
+        """;
+
     public static IReadOnlyList<Type> Compile(string path)
     {
         string source;
@@ -35,9 +45,12 @@ internal static class ChefCompiler
 
     private static Assembly Build(string path, string source, string key)
     {
-        var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path);
+        var options = new CSharpParseOptions(LanguageVersion.Latest);
+        var tree = CSharpSyntaxTree.ParseText(source, options, path);
+        // The implicit usings of an SDK project, so a chef file reads like any other C# file of ours.
+        var usings = CSharpSyntaxTree.ParseText(ImplicitUsings, options, "ImplicitUsings.g.cs");
         var compilation = CSharpCompilation.Create($"NetDumplings.UserChefs.{Path.GetFileNameWithoutExtension(path)}.{key[..12]}",
-            [tree], References.Value,
+            [tree, usings], References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable,
                 optimizationLevel: OptimizationLevel.Release));
         using var stream = new MemoryStream();
