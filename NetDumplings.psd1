@@ -17,6 +17,7 @@
     CmdletsToExport      = @(
         'ConvertFrom-DumplingJson'
         'Get-DumplingChef'
+        'Get-DumplingHubStatus'
         'New-DumplingChef'
         'Start-DumplingHub'
         'Start-DumplingKitchen'
