@@ -163,6 +163,27 @@ Describe 'Start-DumplingKitchen errors' {
         ($errs | Where-Object FullyQualifiedErrorId -like 'ChefNotFound*').Exception.Message | Should -Match 'DNSLookupChef'
     }
 
+    It 'live capture and capture files together are refused' {
+        { Start-DumplingKitchen -Interface lo -Path $Mixed -NoHub } | Should -Throw -ErrorId 'InterfaceAndPath*'
+    }
+
+    It 'Ctrl+C (StopProcessing) ends a kitchen whose hub is away, promptly' {
+        $paced = Join-Path $Temp 'away.pcap'
+        $null = [NetDumplings.Kitchen.PcapGenerator]::WriteMixed($paced, 200, 6, $null, [TimeSpan]::FromMilliseconds(100))
+        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $listener.Start()
+        $port = $listener.LocalEndpoint.Port; $listener.Stop()   # a port nobody listens on
+        $ps = [PowerShell]::Create()
+        $null = $ps.AddCommand('Import-Module').AddArgument("$RepoRoot/NetDumplings.psd1").AddStatement()
+        $null = $ps.AddCommand('Start-DumplingKitchen').AddParameter('Path', $paced).AddParameter('Paced').AddParameter('Hub', "127.0.0.1:$port")
+        $async = $ps.BeginInvoke()
+        Start-Sleep -Seconds 2
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $ps.Stop()
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $async.IsCompleted | Should -BeTrue
+        $ps.Dispose()
+    }
+
     It 'a bad hub address is refused before anything starts' {
         $e = { Start-DumplingKitchen -Path $Mixed -Hub 'localhost:99999' } | Should -Throw -PassThru
         $e.FullyQualifiedErrorId | Should -BeLike 'InvalidHubAddress*'

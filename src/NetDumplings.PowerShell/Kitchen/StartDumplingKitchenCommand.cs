@@ -79,6 +79,9 @@ public sealed class StartDumplingKitchenCommand : DumplingCmdlet
 
     protected override void EndProcessing()
     {
+        if (Interface is not null && Path is not null)
+            ThrowTerminatingError(new ArgumentException("A kitchen either captures live (-Interface) or replays capture files (-Path), not both."),
+                "InterfaceAndPath", ErrorCategory.InvalidArgument, Interface, "Run one kitchen per source; several can feed the same hub.");
         var options = new DumplingKitchenOptions
         {
             Name = Name,

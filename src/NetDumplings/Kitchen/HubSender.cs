@@ -180,6 +180,8 @@ internal sealed class HubSender : DumplingSink
     {
         _cancelledByUser = cancelledByUser;
         Outbox.Writer.TryComplete();
+        // A user who stops a kitchen whose hub is away wants it stopped, not a wait for the hub.
+        if (cancelledByUser && !_connected) drainTimeout = TimeSpan.Zero;
         if (await Task.WhenAny(_run, Task.Delay(drainTimeout)).ConfigureAwait(false) != _run)
         {
             _notify(new KitchenNotice(KitchenNoticeLevel.Warning,
