@@ -18,12 +18,16 @@ internal static class KitchenErrors
         _ => ErrorCategory.InvalidArgument,
     }, e.Target, e.RecommendedAction);
 
-    public static ErrorRecord Record(KitchenNotice notice) => Errors.Record(
-        notice.Error ?? new InvalidOperationException(notice.Message), notice.Chef is null ? "KitchenProblem" : "ChefFailed",
-        notice.Chef is null ? ErrorCategory.ReadError : ErrorCategory.InvalidResult, (object?)notice.Chef ?? "kitchen") is var record
-        && notice.Error is not null
-            ? WithMessage(record, notice.Message)
-            : record;
+    /// <summary>A running kitchen's error notice (a chef that threw, a corrupt file mid-way) as a non-terminating error.</summary>
+    public static ErrorRecord Record(KitchenNotice notice)
+    {
+        var record = Errors.Record(notice.Error ?? new InvalidOperationException(notice.Message),
+            notice.Chef is null ? "KitchenProblem" : "ChefFailed",
+            notice.Chef is null ? ErrorCategory.ReadError : ErrorCategory.InvalidResult,
+            (object?)notice.Chef ?? "kitchen");
+        // The chef's own exception keeps its type and stack; the message says which chef and which packet.
+        return notice.Error is null ? record : WithMessage(record, notice.Message);
+    }
 
     private static ErrorRecord WithMessage(ErrorRecord record, string message)
     {

@@ -75,8 +75,6 @@ public sealed class StartDumplingKitchenCommand : DumplingCmdlet
     [Parameter]
     public SwitchParameter AsJob { get; set; }
 
-    private DumplingKitchen? _kitchen;
-
     protected override void EndProcessing()
     {
         if (Interface is not null && Path is not null)
@@ -121,15 +119,14 @@ public sealed class StartDumplingKitchenCommand : DumplingCmdlet
             return;
         }
 
-        _kitchen = kitchen;
         try
         {
             RunInForeground(kitchen, hub is null);
         }
         finally
         {
+            // StopProcessing cancels CancelToken; the pipeline thread ends the kitchen here, in every case.
             kitchen.StopAsync().GetAwaiter().GetResult();
-            _kitchen = null;
         }
     }
 
@@ -231,11 +228,5 @@ public sealed class StartDumplingKitchenCommand : DumplingCmdlet
                 "No valid chef to cook with (see the errors above).", "Chef",
                 "Name a chef that exists: Get-DumplingChef lists the built-in ones, Get-DumplingChef -Path file.cs those in your files.")));
         return chefs;
-    }
-
-    protected override void StopProcessing()
-    {
-        base.StopProcessing();
-        // The pipeline thread ends the kitchen in EndProcessing's finally; nothing else to do here.
     }
 }
