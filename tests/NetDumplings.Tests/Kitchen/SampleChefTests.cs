@@ -38,7 +38,7 @@ public class SampleChefTests
         var (dumplings, stats, notices) = await LocalAsync(FileOptions(dir.File("mixed.pcap")),
             new PacketCountChef(), new DNSLookupChef(), new ARPChef());
 
-        Assert.Empty(notices.Where(n => n.Level == KitchenNoticeLevel.Error));
+        Assert.DoesNotContain(notices, n => n.Level == KitchenNoticeLevel.Error);
         Assert.Equal(5000, stats.PacketsCaptured);
         Assert.Equal(5000, stats.PacketsProcessed);
         Assert.All(dumplings, d => Assert.Equal("test_kitchen", d.Kitchen));
