@@ -10,6 +10,7 @@ var scenarios = new IBenchScenario[]
 {
     new CodecBench(),
     new HubBench(),
+    new EaterBench(),
 };
 
 var selected = scenarios.Where(s => options.Matches(s.Name)).ToList();
