@@ -55,7 +55,7 @@ foreach ($cmd in ($module.ExportedCmdlets.Values | Sort-Object Name)) {
     $description = Get-Paras $classDoc 'description'
     if (-not $synopsis) { $problems.Add("$($cmd.Name): no synopsis") }
     if (-not $description) { $problems.Add("$($cmd.Name): no description") }
-    $examples = @(if ($classDoc) { $classDoc.SelectNodes('example') })
+    $examples = @(if ($classDoc) { $classDoc.SelectNodes('.//example') })
     if (-not $examples) { $problems.Add("$($cmd.Name): no example") }
 
     $null = $sb.AppendLine('<command:command xmlns:maml="http://schemas.microsoft.com/maml/2004/10" xmlns:command="http://schemas.microsoft.com/maml/dev/command/2004/10" xmlns:dev="http://schemas.microsoft.com/maml/dev/2004/10">')

@@ -11,6 +11,8 @@ var scenarios = new IBenchScenario[]
     new CodecBench(),
     new HubBench(),
     new EaterBench(),
+    new KitchenBench(),
+    new ScriptChefBench(),
 };
 
 var selected = scenarios.Where(s => options.Matches(s.Name)).ToList();

@@ -1,0 +1,33 @@
+using System.Management.Automation;
+using NetDumplings.Kitchen;
+
+namespace NetDumplings.PowerShell.Kitchen;
+
+/// <summary>One error category per reason a kitchen cannot start.</summary>
+internal static class KitchenErrors
+{
+    public static ErrorRecord Record(KitchenException e) => Errors.Record(e, "Kitchen" + e.Problem, e.Problem switch
+    {
+        KitchenProblem.LibpcapMissing => ErrorCategory.NotInstalled,
+        KitchenProblem.PermissionDenied => ErrorCategory.PermissionDenied,
+        KitchenProblem.UnknownInterface => ErrorCategory.ObjectNotFound,
+        KitchenProblem.InvalidFilter => ErrorCategory.InvalidArgument,
+        KitchenProblem.BadCaptureFile => ErrorCategory.ReadError,
+        KitchenProblem.NoValidChef => ErrorCategory.InvalidArgument,
+        KitchenProblem.CaptureFailed => ErrorCategory.OpenError,
+        _ => ErrorCategory.InvalidArgument,
+    }, e.Target, e.RecommendedAction);
+
+    public static ErrorRecord Record(KitchenNotice notice) => Errors.Record(
+        notice.Error ?? new InvalidOperationException(notice.Message), notice.Chef is null ? "KitchenProblem" : "ChefFailed",
+        notice.Chef is null ? ErrorCategory.ReadError : ErrorCategory.InvalidResult, (object?)notice.Chef ?? "kitchen") is var record
+        && notice.Error is not null
+            ? WithMessage(record, notice.Message)
+            : record;
+
+    private static ErrorRecord WithMessage(ErrorRecord record, string message)
+    {
+        record.ErrorDetails = new ErrorDetails(message);
+        return record;
+    }
+}

@@ -1,0 +1,237 @@
+using System.Management.Automation;
+using NetDumplings.Hub;
+using NetDumplings.Kitchen;
+using NetDumplings.PowerShell.Kitchen;
+
+namespace NetDumplings.PowerShell;
+
+/// <summary>
+/// <para type="synopsis">Starts a kitchen: sniffs packets (live, or from capture files), hands each to chefs, and sends the dumplings they make to a hub.</para>
+/// <para type="description">Live capture needs root or CAP_NET_RAW; reading capture files does not. Without -NoHub the kitchen sends to the hub at -Hub (default localhost:11347), reconnecting when the hub goes away, and writes its statistics when it ends. With -NoHub the dumplings are written to the pipeline instead, so a chef can be tried on a capture file in one line. It runs until the capture files end, or until stopped (Ctrl+C, Stop-Job with -AsJob).</para>
+/// <example><code>Start-DumplingKitchen -Path ./traffic.pcap -NoHub -Chef DNSLookupChef | Select-Object -ExpandProperty Payload</code></example>
+/// <example><code>Start-DumplingKitchen -Interface eth0 -Chef PacketCountChef, ARPChef -Hub hub.example:11347 -AsJob</code></example>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "DumplingKitchen", DefaultParameterSetName = ToHubSet)]
+[OutputType(typeof(KitchenStatistics), ParameterSetName = [ToHubSet])]
+[OutputType(typeof(Dumpling), ParameterSetName = [NoHubSet])]
+[OutputType(typeof(Job2))]
+public sealed class StartDumplingKitchenCommand : DumplingCmdlet
+{
+    private const string ToHubSet = "ToHub";
+    private const string NoHubSet = "NoHub";
+
+    /// <summary><para type="description">The kitchen's name in every dumpling (metadata.kitchen).</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "default_kitchen";
+
+    /// <summary><para type="description">Interfaces to capture on; 'any' (the default when no -Path is given) for all.</para></summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(InterfaceCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[]? Interface { get; set; }
+
+    /// <summary><para type="description">BPF capture filter (see man pcap-filter). Default: tcp or udp or arp. Applies to capture files too.</para></summary>
+    [Parameter]
+    [AllowEmptyString]
+    public string Filter { get; set; } = DumplingKitchenOptions.DefaultFilter;
+
+    /// <summary><para type="description">Capture files (pcap or pcapng) to replay instead of capturing live. Wildcards are expanded.</para></summary>
+    [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Path { get; set; }
+
+    /// <summary><para type="description">Replay capture files at the pace of their timestamps instead of as fast as possible.</para></summary>
+    [Parameter]
+    public SwitchParameter Paced { get; set; }
+
+    /// <summary><para type="description">Chefs: built-in names (PacketCountChef, DNSLookupChef, ARPChef), names of chefs in -ChefPath files, chef classes, or chef objects (e.g. from New-DumplingChef). Default: every chef in -ChefPath, or the three built-ins.</para></summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(ChefNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public object[]? Chef { get; set; }
+
+    /// <summary><para type="description">C# chef files (.cs, compiled when the kitchen starts) or assemblies (.dll), or folders of them.</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? ChefPath { get; set; }
+
+    /// <summary><para type="description">The hub's in-port address: host:port or ws://host:port. Default localhost:11347.</para></summary>
+    [Parameter(ParameterSetName = ToHubSet)]
+    [ValidateNotNullOrEmpty]
+    public string Hub { get; set; } = $"{HubAddress.DefaultHost}:{HubAddress.DefaultInPort}";
+
+    /// <summary><para type="description">Write the dumplings to the pipeline instead of sending them to a hub.</para></summary>
+    [Parameter(Mandatory = true, ParameterSetName = NoHubSet)]
+    public SwitchParameter NoHub { get; set; }
+
+    /// <summary><para type="description">Seconds between interval pokes of the chefs; 0 turns them off. Default 5.</para></summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public double PokeInterval { get; set; } = 5;
+
+    /// <summary><para type="description">Run the kitchen in the background and return a job (Receive-Job, Stop-Job).</para></summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    private DumplingKitchen? _kitchen;
+
+    protected override void EndProcessing()
+    {
+        var options = new DumplingKitchenOptions
+        {
+            Name = Name,
+            Interfaces = Interface ?? [],
+            Filter = string.IsNullOrWhiteSpace(Filter) ? null : Filter,
+            Files = ResolveFiles(),
+            PaceFiles = Paced,
+            PokeInterval = TimeSpan.FromSeconds(PokeInterval),
+        };
+        var chefs = ResolveChefs();
+        HubAddress? hub = null;
+        if (!NoHub)
+        {
+            if (!HubAddress.TryParse(Hub, HubAddress.DefaultInPort, out hub, out var error))
+                ThrowTerminatingError(new ArgumentException(error), "InvalidHubAddress", ErrorCategory.InvalidArgument, Hub,
+                    "Give the hub as host:port, e.g. localhost:11347.");
+        }
+
+        var kitchen = hub is null ? new DumplingKitchen(options, chefs) : new DumplingKitchen(options, chefs, hub);
+        try
+        {
+            kitchen.Start();
+        }
+        catch (KitchenException e)
+        {
+            ThrowTerminatingError(KitchenErrors.Record(e));
+        }
+        WriteVerbose($"Kitchen '{Name}' started: {(options.Files.Count > 0 ? $"{options.Files.Count} capture file(s)" : $"capturing on {string.Join(", ", options.LiveInterfaces)}")}, " +
+                     $"filter '{options.Filter}', chefs {string.Join(", ", kitchen.Chefs.Select(c => c.Name))}, {(hub is null ? "dumplings to the pipeline" : $"hub {hub}")}.");
+
+        if (AsJob)
+        {
+            var job = new KitchenJob(MyInvocation.Line, Name, kitchen);
+            JobRepository.Add(job);
+            job.Begin();
+            WriteObject(job);
+            return;
+        }
+
+        _kitchen = kitchen;
+        try
+        {
+            RunInForeground(kitchen, hub is null);
+        }
+        finally
+        {
+            kitchen.StopAsync().GetAwaiter().GetResult();
+            _kitchen = null;
+        }
+    }
+
+    private void RunInForeground(DumplingKitchen kitchen, bool toPipeline)
+    {
+        var progress = kitchen.Progress is null ? null : new ProgressRecord(1, $"Kitchen {Name}", "Replaying capture files");
+        var nextVerbose = DateTime.UtcNow.AddSeconds(5);
+        var dumplings = kitchen.Dumplings;
+        while (!CancelToken.IsCancellationRequested)
+        {
+            DrainNotices(kitchen);
+            if (dumplings is not null)
+                for (var n = 0; n < 10_000 && dumplings.TryRead(out var dumpling); n++) WriteObject(dumpling);
+            if (progress is not null)
+            {
+                progress.PercentComplete = (int)(100 * kitchen.Progress!.Value);
+                progress.StatusDescription = $"{kitchen.GetStatistics().PacketsProcessed} packets";
+                WriteProgress(progress);
+            }
+            if (DateTime.UtcNow >= nextVerbose)
+            {
+                WriteVerbose(kitchen.GetStatistics().ToString());
+                nextVerbose = DateTime.UtcNow.AddSeconds(5);
+            }
+            if (kitchen.Completion.IsCompleted && (dumplings is null || dumplings.Completion.IsCompleted)) break;
+            var waits = new List<Task> { kitchen.Completion, Task.Delay(250, CancelToken) };
+            if (dumplings is not null) waits.Add(dumplings.WaitToReadAsync(CancelToken).AsTask());
+            try { Task.WaitAny([.. waits], CancelToken); } catch (OperationCanceledException) { }
+        }
+        if (CancelToken.IsCancellationRequested) return;
+        kitchen.Completion.GetAwaiter().GetResult();
+        DrainNotices(kitchen);
+        if (progress is not null)
+        {
+            progress.RecordType = ProgressRecordType.Completed;
+            WriteProgress(progress);
+        }
+        var stats = kitchen.GetStatistics();
+        WriteVerbose(stats.ToString());
+        if (toPipeline)
+            WriteInformation(new InformationRecord(stats, "Start-DumplingKitchen") { Tags = { "Statistics" } });
+        else
+            WriteObject(stats);
+    }
+
+    private void DrainNotices(DumplingKitchen kitchen)
+    {
+        while (kitchen.Notices.TryRead(out var notice))
+        {
+            switch (notice.Level)
+            {
+                case KitchenNoticeLevel.Error: WriteError(KitchenErrors.Record(notice)); break;
+                case KitchenNoticeLevel.Warning: WriteWarning(notice.Message); break;
+                default: WriteVerbose(notice.Message); break;
+            }
+        }
+    }
+
+    private List<string> ResolveFiles()
+    {
+        var files = new List<string>();
+        foreach (var path in Path ?? [])
+        {
+            try
+            {
+                var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
+                files.AddRange(resolved);
+            }
+            catch (ItemNotFoundException e)
+            {
+                ThrowTerminatingError(KitchenErrors.Record(new KitchenException(KitchenProblem.BadCaptureFile,
+                    $"The capture file '{path}' does not exist.", path,
+                    "Give the path of a pcap or pcapng file (tcpdump -w and Wireshark write them).", e)));
+            }
+        }
+        return files;
+    }
+
+    private List<NetDumplings.Chefs.DumplingChef> ResolveChefs()
+    {
+        var resolver = new ChefResolver();
+        if (ChefPath is not null)
+        {
+            var paths = new List<string>();
+            foreach (var p in ChefPath)
+            {
+                try { paths.AddRange(GetResolvedProviderPathFromPSPath(p, out _)); }
+                catch (ItemNotFoundException e)
+                {
+                    WriteError(e, "ChefFileNotFound", ErrorCategory.ObjectNotFound, p, "Check the path of the chef file.");
+                }
+            }
+            resolver.LoadFiles(paths);
+        }
+        var chefs = resolver.Resolve(Chef, filesGiven: ChefPath is not null);
+        foreach (var error in resolver.Errors) WriteError(error);
+        if (chefs.Count == 0)
+            ThrowTerminatingError(KitchenErrors.Record(new KitchenException(KitchenProblem.NoValidChef,
+                "No valid chef to cook with (see the errors above).", "Chef",
+                "Name a chef that exists: Get-DumplingChef lists the built-in ones, Get-DumplingChef -Path file.cs those in your files.")));
+        return chefs;
+    }
+
+    protected override void StopProcessing()
+    {
+        base.StopProcessing();
+        // The pipeline thread ends the kitchen in EndProcessing's finally; nothing else to do here.
+    }
+}

@@ -1,0 +1,94 @@
+namespace NetDumplings.Chefs;
+
+/// <summary>
+/// A packet dumpling per DNS query (UDP or TCP to port 53; responses are not counted)
+/// <c>{"lookup": {"hostname": "example.com", "when": epoch}}</c>, and on each poke the table of
+/// hostnames seen <c>{"lookups_seen": {"example.com": {"count": n, "latest": epoch}}}</c>. The
+/// table keeps the <see cref="MaxHostnames"/> most recently looked-up names, so its dumpling stays
+/// well under the hub's 1 MiB message limit.
+/// </summary>
+public sealed class DNSLookupChef : DumplingChef
+{
+    public const int DefaultMaxHostnames = 2000;
+
+    private readonly Dictionary<string, LinkedListNode<Lookup>> _table = new(StringComparer.Ordinal);
+    private readonly LinkedList<Lookup> _recent = new(); // most recent first
+
+    private sealed class Lookup(string hostname)
+    {
+        public readonly string Hostname = hostname;
+        public long Count;
+        public double Latest;
+    }
+
+    public DNSLookupChef() : this(DefaultMaxHostnames) { }
+
+    public DNSLookupChef(int maxHostnames)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxHostnames, 1);
+        MaxHostnames = maxHostnames;
+    }
+
+    public int MaxHostnames { get; }
+
+    /// <summary>Hostnames forgotten to keep the table bounded.</summary>
+    public long Evicted { get; private set; }
+
+    public override object? OnPacket(ChefPacket packet)
+    {
+        ReadOnlySpan<byte> message;
+        var raw = new RawHeaders(packet.Data.Span, packet.LinkType);
+        if (raw.TransportKnown && raw.Protocol is RawHeaders.ProtocolTcp or RawHeaders.ProtocolUdp)
+        {
+            // The common case, from the bytes: most packets are not DNS and need no parse at all.
+            if (raw.DestinationPort != DnsQuestion.Port) return null;
+            message = DnsQuestion.Unframe(raw.Payload, tcp: raw.Protocol == RawHeaders.ProtocolTcp);
+        }
+        else if (raw.Known && raw.Protocol is not (RawHeaders.ProtocolTcp or RawHeaders.ProtocolUdp))
+        {
+            return null; // ARP, ICMP: not DNS
+        }
+        else
+        {
+            message = DnsQuestion.MessageOf(packet.Extract<PacketDotNet.TransportPacket>(), out _, out var toPort53);
+            if (!toPort53) return null;
+        }
+        if (!DnsQuestion.IsQuery(message)) return null;
+        var hostname = DnsQuestion.ReadName(message);
+        if (hostname is null) return null;
+
+        var when = packet.EpochSeconds;
+        if (_table.TryGetValue(hostname, out var node))
+        {
+            _recent.Remove(node);
+            _recent.AddFirst(node);
+        }
+        else
+        {
+            if (_table.Count >= MaxHostnames)
+            {
+                var oldest = _recent.Last!;
+                _recent.RemoveLast();
+                _table.Remove(oldest.Value.Hostname);
+                Evicted++;
+            }
+            node = _recent.AddFirst(new Lookup(hostname));
+            _table[hostname] = node;
+        }
+        node.Value.Count++;
+        node.Value.Latest = when;
+        return new LookupPayload(new LookupEntry(hostname, when));
+    }
+
+    public override object? OnInterval()
+    {
+        var seen = new Dictionary<string, SeenEntry>(_table.Count, StringComparer.Ordinal);
+        foreach (var lookup in _recent) seen[lookup.Hostname] = new SeenEntry(lookup.Count, lookup.Latest);
+        return new Dictionary<string, object> { ["lookups_seen"] = seen };
+    }
+
+    // Fields named as the wire wants them (the codec serialises fields as they are named).
+    private readonly record struct LookupPayload(LookupEntry lookup);
+    private readonly record struct LookupEntry(string hostname, double when);
+    private readonly record struct SeenEntry(long count, double latest);
+}

@@ -1,0 +1,40 @@
+namespace NetDumplings.Kitchen;
+
+/// <summary>A kitchen's counters at one moment. Nothing the kitchen loses goes uncounted.</summary>
+public sealed record KitchenStatistics
+{
+    public string KitchenName { get; init; } = "";
+    public TimeSpan Elapsed { get; init; }
+    /// <summary>Packets the sources delivered (captured live, or read from files).</summary>
+    public long PacketsCaptured { get; init; }
+    /// <summary>Packets the kernel dropped before libpcap saw them (pcap_stats ps_drop + ps_ifdrop).</summary>
+    public long KernelDrops { get; init; }
+    /// <summary>Packets dropped because the chefs fell behind and the packet queue was full.</summary>
+    public long QueueDrops { get; init; }
+    public long PacketsProcessed { get; init; }
+    public long Pokes { get; init; }
+    public long DumplingsMade { get; init; }
+    public long DumplingsSent { get; init; }
+    /// <summary>Dumplings lost: outbox full, or still there when the kitchen gave up draining it.</summary>
+    public long DumplingsDropped { get; init; }
+    public bool HubConnected { get; init; }
+    public long HubConnects { get; init; }
+    public IReadOnlyList<ChefStatistics> Chefs { get; init; } = [];
+
+    public double PacketsPerSecond => Elapsed.TotalSeconds > 0 ? PacketsProcessed / Elapsed.TotalSeconds : 0;
+
+    public override string ToString() =>
+        $"{KitchenName}: {PacketsCaptured} packets captured, {PacketsProcessed} processed ({PacketsPerSecond:0} /s), " +
+        $"{KernelDrops} kernel drops, {QueueDrops} queue drops; dumplings {DumplingsMade} made, {DumplingsSent} sent, {DumplingsDropped} dropped; " +
+        string.Join(", ", Chefs.Select(c => $"{c.Name} {c.Packets} packets/{c.Errors} errors"));
+}
+
+public sealed record ChefStatistics(string Name, long Packets, long Pokes, long Dumplings, long Errors);
+
+/// <summary>Something a running kitchen wants its user to know (chef errors, hub connection changes).</summary>
+public sealed record KitchenNotice(KitchenNoticeLevel Level, string Message, string? Chef = null, Exception? Error = null)
+{
+    public DateTimeOffset Time { get; init; } = DateTimeOffset.UtcNow;
+}
+
+public enum KitchenNoticeLevel { Verbose, Warning, Error }

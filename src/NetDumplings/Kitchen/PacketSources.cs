@@ -1,0 +1,299 @@
+using PacketDotNet;
+using SharpPcap;
+using SharpPcap.LibPcap;
+
+namespace NetDumplings.Kitchen;
+
+/// <summary>
+/// One captured packet on its way from a source to the chefs, or a batch of them (file replay hands
+/// packets over in batches: one queue operation and one thread wake-up per batch, not per packet);
+/// an item with neither is an interval poke.
+/// </summary>
+internal readonly record struct KitchenItem(byte[]? Data, long TimestampTicks, int OriginalLength, PacketSource? Source,
+    KitchenItem[]? Batch = null, int BatchCount = 0)
+{
+    public static KitchenItem Poke => default;
+    public bool IsPoke => Data is null && Batch is null;
+}
+
+/// <summary>Where a source hands its packets: the kitchen's bounded queue.</summary>
+internal interface IPacketIntake
+{
+    /// <summary>Live capture: never blocks; a full queue drops the packet and counts it.</summary>
+    void Offer(in KitchenItem item);
+
+    /// <summary>File replay: waits for room, so replay never drops.</summary>
+    void Put(in KitchenItem item, CancellationToken cancellationToken);
+}
+
+internal abstract class PacketSource : IDisposable
+{
+    public string Name { get; protected init; } = "";
+    public LinkLayers LinkType { get; protected set; }
+    public abstract void Dispose();
+
+    internal static long Ticks(PosixTimeval timeval) =>
+        DateTimeOffset.UnixEpoch.UtcTicks + (long)timeval.Seconds * TimeSpan.TicksPerSecond + (long)timeval.MicroSeconds * 10;
+
+    /// <summary>Sets a BPF filter, turning libpcap's complaint into a clear error.</summary>
+    protected static void ApplyFilter(PcapDevice device, string? filter, string where)
+    {
+        if (string.IsNullOrWhiteSpace(filter)) return;
+        try
+        {
+            device.Filter = filter;
+        }
+        catch (Exception e) when (e is PcapException or ArgumentException)
+        {
+            throw new KitchenException(KitchenProblem.InvalidFilter,
+                $"The capture filter '{filter}' is not valid BPF ({where}): {e.Message}", filter,
+                "Fix the filter; see 'man pcap-filter' for the syntax, e.g. 'tcp or udp or arp', 'port 53', 'host 10.0.0.1'.", e);
+        }
+    }
+}
+
+/// <summary>A pcap or pcapng file, read on the kitchen's file thread.</summary>
+internal sealed class FilePacketSource : PacketSource
+{
+    private readonly CaptureFileReaderDevice _device;
+
+    private FilePacketSource(string path, CaptureFileReaderDevice device)
+    {
+        Name = path;
+        Path = path;
+        _device = device;
+        LinkType = device.LinkType;
+        TotalBytes = new FileInfo(path).Length;
+    }
+
+    public string Path { get; }
+    public long TotalBytes { get; }
+    /// <summary>Approximate bytes read so far (record headers plus data), for progress.</summary>
+    public long BytesRead;
+
+    public static FilePacketSource Open(string path, string? filter)
+    {
+        if (Directory.Exists(path))
+            throw BadFile(path, $"'{path}' is a directory, not a capture file.", null);
+        if (!File.Exists(path))
+            throw BadFile(path, $"The capture file '{path}' does not exist.", null);
+        try
+        {
+            using (File.OpenRead(path)) { }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw BadFile(path, $"The capture file '{path}' cannot be read: {e.Message}", e);
+        }
+
+        CaptureFileReaderDevice device;
+        try
+        {
+            device = new CaptureFileReaderDevice(path);
+            device.Open();
+        }
+        catch (Exception e) when (KitchenException.IsLibpcapMissing(e))
+        {
+            throw KitchenException.LibpcapMissing(e);
+        }
+        catch (PcapException e)
+        {
+            throw BadFile(path, $"'{path}' is not a readable pcap or pcapng capture file: {e.Message}", e);
+        }
+        try
+        {
+            ApplyFilter(device, filter, $"on '{path}'");
+        }
+        catch
+        {
+            device.Close();
+            throw;
+        }
+        return new FilePacketSource(path, device);
+    }
+
+    private static KitchenException BadFile(string path, string message, Exception? inner) =>
+        new(KitchenProblem.BadCaptureFile, message, path,
+            "Give the path of a pcap or pcapng file you can read (tcpdump -w and Wireshark write them).", inner);
+
+    /// <summary>Reads every packet into the intake; paced by timestamps when asked. Returns an error message for a file corrupt mid-way.</summary>
+    public string? ReadAll(IPacketIntake intake, bool pace, Action<long> countPacket, CancellationToken cancellationToken)
+    {
+        long firstTicks = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        BytesRead = 24;
+        var batch = new KitchenItem[BatchSize];
+        var count = 0;
+        long batchBytes = 0;
+        void Flush()
+        {
+            if (count == 0) return;
+            countPacket(count);
+            Interlocked.Add(ref BytesRead, batchBytes);
+            batchBytes = 0;
+            intake.Put(new KitchenItem(null, 0, 0, this, batch, count), cancellationToken);
+            batch = new KitchenItem[BatchSize];
+            count = 0;
+        }
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var status = _device.GetNextPacket(out var capture);
+                if (status == GetPacketStatus.NoRemainingPackets) return null;
+                if (status == GetPacketStatus.Error)
+                    return $"'{Path}' is corrupt after {BytesRead + batchBytes} bytes: {_device.LastError}";
+                if (status != GetPacketStatus.PacketRead) continue;
+                var raw = capture.GetPacket();
+                var ticks = Ticks(raw.Timeval);
+                if (pace)
+                {
+                    if (firstTicks == 0) firstTicks = ticks;
+                    var due = TimeSpan.FromTicks(ticks - firstTicks) - clock.Elapsed;
+                    if (due > TimeSpan.FromMilliseconds(1))
+                    {
+                        Flush(); // nothing waits in a batch while replay sleeps
+                        cancellationToken.WaitHandle.WaitOne(due);
+                    }
+                }
+                batchBytes += 16 + raw.Data.Length;
+                batch[count++] = new KitchenItem(raw.Data, ticks, raw.PacketLength, this);
+                if (count == BatchSize || pace) Flush();
+            }
+            return null;
+        }
+        finally
+        {
+            if (!cancellationToken.IsCancellationRequested) Flush();
+        }
+    }
+
+    private const int BatchSize = 64;
+
+    public override void Dispose() => _device.Close();
+}
+
+/// <summary>Live capture from one interface (or <c>any</c>) on libpcap's own capture thread.</summary>
+internal sealed class LivePacketSource : PacketSource
+{
+    private readonly LibPcapLiveDevice _device;
+    private IPacketIntake? _intake;
+    private Action<long>? _countPacket;
+    private long _kernelDrops;
+    private bool _stopped;
+
+    private LivePacketSource(LibPcapLiveDevice device)
+    {
+        _device = device;
+        Name = device.Name;
+    }
+
+    public static IReadOnlyList<string> InterfaceNames()
+    {
+        try
+        {
+            return LibPcapLiveDeviceList.New().Select(d => d.Name).ToList();
+        }
+        catch (Exception e) when (KitchenException.IsLibpcapMissing(e))
+        {
+            throw KitchenException.LibpcapMissing(e);
+        }
+    }
+
+    public static LivePacketSource Open(string name, DumplingKitchenOptions options)
+    {
+        LibPcapLiveDeviceList devices;
+        try
+        {
+            devices = LibPcapLiveDeviceList.New();
+        }
+        catch (Exception e) when (KitchenException.IsLibpcapMissing(e))
+        {
+            throw KitchenException.LibpcapMissing(e);
+        }
+        catch (PcapException e)
+        {
+            throw Permission(name, e);
+        }
+        var device = devices.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.Ordinal));
+        if (device is null)
+        {
+            var names = string.Join(", ", devices.Select(d => d.Name));
+            throw new KitchenException(KitchenProblem.UnknownInterface,
+                $"There is no network interface '{name}'. Interfaces here: {names}.", name,
+                $"Use one of: {names} (or 'any' for all of them).");
+        }
+
+        var configuration = new DeviceConfiguration
+        {
+            Mode = options.Promiscuous && name != "any" ? DeviceModes.Promiscuous : DeviceModes.None,
+            Snaplen = options.SnapLength,
+            BufferSize = options.CaptureBufferBytes,
+            // Immediate: deliver packets as they come, not when libpcap's 1 s read timeout fires.
+            Immediate = true,
+            ReadTimeout = 100,
+        };
+        try
+        {
+            device.Open(configuration);
+        }
+        catch (PcapException e)
+        {
+            var text = e.Message;
+            if (text.Contains("permit", StringComparison.OrdinalIgnoreCase) || text.Contains("permission", StringComparison.OrdinalIgnoreCase))
+                throw Permission(name, e);
+            throw new KitchenException(KitchenProblem.CaptureFailed, $"Cannot capture on '{name}': {text}", name,
+                "Check that the interface is up ('ip link') and that libpcap can open it.", e);
+        }
+        var source = new LivePacketSource(device) { LinkType = device.LinkType };
+        try
+        {
+            ApplyFilter(device, options.Filter, $"on interface '{name}'");
+        }
+        catch
+        {
+            device.Close();
+            throw;
+        }
+        return source;
+    }
+
+    private static KitchenException Permission(string name, Exception e) => new(KitchenProblem.PermissionDenied,
+        $"No permission to capture packets on '{name}': {e.Message}", name,
+        "Run as root, or grant the capability: sudo setcap cap_net_raw,cap_net_admin+eip \"$(readlink -f $(which pwsh))\".", e);
+
+    public void Start(IPacketIntake intake, Action<long> countPacket)
+    {
+        _intake = intake;
+        _countPacket = countPacket;
+        _device.OnPacketArrival += OnPacketArrival;
+        _device.StartCapture();
+    }
+
+    private void OnPacketArrival(object sender, PacketCapture capture)
+    {
+        // Copy and hand over: this is libpcap's thread, and it must never wait for the chefs.
+        var raw = capture.GetPacket();
+        _countPacket!(1);
+        _intake!.Offer(new KitchenItem(raw.Data, Ticks(raw.Timeval), raw.PacketLength, this));
+    }
+
+    /// <summary>Kernel drops so far (pcap_stats), readable while capturing.</summary>
+    public long KernelDrops => _stopped ? _kernelDrops : PcapStatistics.Drops(_device) ?? _kernelDrops;
+
+    /// <summary>Stops capturing, reads the final drop count, and closes: all on the caller's thread, in that order.</summary>
+    public void Stop()
+    {
+        if (_stopped) return;
+        try
+        {
+            if (_device.Started) _device.StopCapture();
+        }
+        catch (PcapException) { }
+        _kernelDrops = PcapStatistics.Drops(_device) ?? 0;
+        _stopped = true;
+        _device.Close();
+    }
+
+    public override void Dispose() => Stop();
+}

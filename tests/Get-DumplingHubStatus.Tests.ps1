@@ -1,0 +1,72 @@
+BeforeAll {
+    $RepoRoot = Split-Path $PSScriptRoot
+    Import-Module "$RepoRoot/NetDumplings.psd1" -Force
+    Import-Module "$PSScriptRoot/HubTestHelpers.psm1" -Force
+}
+
+Describe 'Get-DumplingHubStatus' {
+    BeforeAll {
+        $hub = Start-DumplingHub -InPort 0 -OutPort 0 -StatusInterval 0.3 -AsJob
+        $kitchen = Connect-TestPeer $hub.Info.KitchenHub '{"kitchen_name":"status_kitchen","interface":"lo","filter":"udp","chefs":["DNSLookupChef"],"poke_interval":2.0}'
+        Send-TestMessage $kitchen (New-TestDumpling -Chef 'DNSLookupChef' -Kitchen 'status_kitchen')
+        Send-TestMessage $kitchen 'not a dumpling'
+    }
+    AfterAll {
+        $kitchen.Dispose()
+        $hub | Stop-Job -PassThru | Remove-Job
+    }
+
+    It 'returns the next status dumpling as a typed object' {
+        $s = Get-DumplingHubStatus -Hub $hub.Info.EaterHub
+        $s | Should -BeOfType ([NetDumplings.Hub.HubStatusReport])
+        $s.TotalDumplingsIn | Should -Be 1
+        $s.TotalInvalidDumplings | Should -Be 1
+        $s.KitchenCount | Should -Be 1
+        $s.Kitchens[0].Name | Should -Be 'status_kitchen'
+        $s.Kitchens[0].Interface | Should -Be 'lo'
+        $s.Kitchens[0].Chefs | Should -Be @('DNSLookupChef')
+        $s.Kitchens[0].PokeInterval | Should -Be 2.0
+        $s.EaterCount | Should -Be 1
+        $s.Eaters[0].Name | Should -Be 'Get-DumplingHubStatus'
+        $s.HubVersion | Should -BeLike 'NetDumplings *'
+        $s.Uptime | Should -BeOfType ([TimeSpan])
+    }
+
+    It 'streams status dumplings with -Watch until the pipeline stops it' {
+        $all = @(Get-DumplingHubStatus -Hub $hub.Info.EaterHub -Watch -EaterName watcher | Select-Object -First 3)
+        $all.Count | Should -Be 3
+        $all[2].Time | Should -BeGreaterThan $all[0].Time
+        $all[2].Uptime | Should -BeGreaterThan $all[0].Uptime
+        # The watcher closed (4101) when Select-Object stopped it: the hub no longer lists it.
+        Wait-Until { (Get-DumplingHubStatus -Hub $hub.Info.EaterHub).Eaters.Name -notcontains 'watcher' } -What 'watcher gone'
+    }
+
+    It 'shows a readable table' {
+        $text = Get-DumplingHubStatus -Hub $hub.Info.EaterHub | Out-String -Width 200
+        $text | Should -Match 'Uptime'
+        $text | Should -Match 'Kitchens'
+    }
+
+    It 'says when no status comes in time' {
+        $quiet = Start-DumplingHub -InPort 0 -OutPort 0 -StatusInterval 0 -AsJob
+        try {
+            { Get-DumplingHubStatus -Hub $quiet.Info.EaterHub -Timeout 0.5 } | Should -Throw -ErrorId 'NoHubStatus*'
+        }
+        finally { $quiet | Stop-Job -PassThru | Remove-Job }
+    }
+
+    It 'says when no hub is there, naming the address' {
+        $blocker = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $blocker.Start(); $port = $blocker.LocalEndpoint.Port; $blocker.Stop()
+        $err = $null
+        try { Get-DumplingHubStatus -Hub "127.0.0.1:$port" } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'HubUnreachable*'
+        $err.CategoryInfo.Category | Should -Be 'ConnectionError'
+        $err.Exception.Message | Should -BeLike "*$port*"
+        $err.ErrorDetails.RecommendedAction | Should -BeLike '*Start-DumplingHub*'
+    }
+
+    It 'refuses a bad hub address' {
+        { Get-DumplingHubStatus -Hub 'localhost:99999' } | Should -Throw -ErrorId 'InvalidHubAddress*'
+    }
+}
