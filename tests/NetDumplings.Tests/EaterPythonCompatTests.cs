@@ -8,7 +8,8 @@ namespace NetDumplings.Tests;
 /// DumplingEater and DumplingSender beside peers that are not ours: a kitchen and an eater written
 /// with Debian's python3-websockets (the library the original netdumplings is built on), all
 /// through our hub. The Python kitchen's dumplings reach our eater (filtered on a wildcard); our
-/// sender's reach the Python eater, which closes with 4102 as nd-print does.
+/// sender's reach the Python eater, which closes with 4102 as nd-print does. And a Python hub that,
+/// like the original, ignores the filter extension, so the eater's own filtering is what counts.
 /// </summary>
 public class EaterPythonCompatTests
 {
@@ -111,6 +112,97 @@ public class EaterPythonCompatTests
         }
         finally
         {
+            File.Delete(script);
+        }
+    }
+
+    // A hub as the original behaves towards eaters: python3-websockets, every valid dumpling to every
+    // eater, the chefs/kitchens extension ignored. It prints its ports and runs until stdin closes.
+    private const string OriginalLikeHub = """
+        import asyncio, json, sys
+        import websockets
+
+        eaters = set()
+
+        async def kitchen(ws, path):
+            await ws.recv()
+            async for message in ws:
+                try:
+                    if "chef" not in json.loads(message).get("metadata", {}):
+                        continue
+                except Exception:
+                    continue
+                for eater in list(eaters):
+                    try:
+                        await eater.send(message)
+                    except Exception:
+                        pass
+
+        async def eater(ws, path):
+            json.loads(await ws.recv())
+            eaters.add(ws)
+            print("eater", flush=True)
+            try:
+                await ws.wait_closed()
+            finally:
+                eaters.discard(ws)
+                print(f"closed {ws.close_code} {ws.close_reason}", flush=True)
+
+        async def main():
+            a = await websockets.serve(kitchen, "127.0.0.1", 0)
+            b = await websockets.serve(eater, "127.0.0.1", 0)
+            print(a.sockets[0].getsockname()[1], b.sockets[0].getsockname()[1], flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+        asyncio.run(main())
+        """;
+
+    [SkippableFact]
+    public async Task Our_eater_filters_on_its_own_side_against_a_hub_that_ignores_the_extension()
+    {
+        Skip.IfNot(File.Exists(Python) && RunQuiet("-c \"import websockets\"") == 0,
+            "Debian's python3-websockets is not installed: apt-get install python3-websockets");
+        var script = Path.Combine(Path.GetTempPath(), $"nd-eater-hub-{Guid.NewGuid():n}.py");
+        await File.WriteAllTextAsync(script, OriginalLikeHub);
+        var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardInput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(script);
+        using var hub = Process.Start(psi)!;
+        try
+        {
+            var ports = (await hub.StandardOutput.ReadLineAsync().WaitAsync(TestTime.Limit))!.Split(' ').Select(int.Parse).ToArray();
+            var eater = new DumplingEater(new DumplingEaterOptions
+            {
+                Hub = new("127.0.0.1", ports[1]), EaterName = "filtering_eater", Chefs = ["DNS*"], Kitchens = ["edge1"], Count = 3,
+            });
+            var eating = Task.Run(async () =>
+            {
+                var got = new List<Dumpling>();
+                await foreach (var d in eater.EatAsync(TestTime.Token())) got.Add(d);
+                return got;
+            });
+            Assert.Equal("eater", await hub.StandardOutput.ReadLineAsync().WaitAsync(TestTime.Limit));
+
+            await using (var sender = await DumplingSender.ConnectAsync(new("127.0.0.1", ports[0]), new KitchenAnnouncement("edge1")))
+            {
+                for (var i = 0; i < 400 && !eating.IsCompleted; i++)
+                {
+                    await sender.SendAsync(HubFixture.Make("ARPChef", "edge1", i));
+                    await sender.SendAsync(HubFixture.Make("DNSLookupChef", "core1", i));
+                    await sender.SendAsync(HubFixture.Make("DNSLookupChef", "edge1", i));
+                    await Task.Delay(50);
+                }
+                await sender.CompleteAsync();
+            }
+            var got = await eating.WaitAsync(TestTime.Limit);
+            Assert.Equal(3, got.Count);
+            Assert.All(got, d => Assert.Equal(("DNSLookupChef", "edge1"), (d.Chef, d.Kitchen)));
+            // The Python side saw the close code and reason nd-print sends when it is full.
+            Assert.Equal("closed 4102 dumpling eater is full", await hub.StandardOutput.ReadLineAsync().WaitAsync(TestTime.Limit));
+        }
+        finally
+        {
+            hub.StandardInput.Close();
+            if (!hub.WaitForExit(5_000)) hub.Kill();
             File.Delete(script);
         }
     }
