@@ -112,6 +112,52 @@ Describe 'Receive-Dumpling' {
         $problems[0].Exception.Message | Should -BeLike '*creation_time*'
     }
 
+    It 'reconnects when the hub goes away and comes back, and says so on the warning stream' {
+        $hub2 = Start-TestHub
+        $ports = $hub2.InEndPoint.Port, $hub2.OutEndPoint.Port
+        $ps = [powershell]::Create()
+        $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+        try {
+            $null = $ps.AddScript("Import-Module '$RepoRoot/NetDumplings.psd1'; Receive-Dumpling -Hub '127.0.0.1:$($ports[1])' -Chef BackChef -Timeout 60")
+            $null = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
+            Wait-Until { (Get-EstablishedConnection -Port $ports[1]).Count -eq 1 } | Should -BeTrue
+            $hub2.StopAsync().GetAwaiter().GetResult()
+            # The same ports again, as a restarted hub would have them.
+            $hub2 = [NetDumplings.Hub.DumplingHub]::new([NetDumplings.Hub.DumplingHubOptions]@{ Address = '127.0.0.1'; InPort = $ports[0]; OutPort = $ports[1] })
+            $null = $hub2.StartAsync().GetAwaiter().GetResult()
+            Wait-Until { @($ps.Streams.Warning | Where-Object Message -like 'Reconnected*').Count -ge 1 } | Should -BeTrue
+            $null = Start-TestFeeder -InPort $ports[0] -Chef BackChef
+            Wait-Until { $output.Count -ge 1 } | Should -BeTrue
+            $output[0].Chef | Should -Be 'BackChef'
+            $ps.Streams.Warning[0].Message | Should -BeLike "*127.0.0.1:$($ports[1])*closed the connection*"
+        }
+        finally {
+            $ps.Stop()
+            $ps.Dispose()
+            $hub2.StopAsync().GetAwaiter().GetResult()
+        }
+    }
+
+    It 'with -NoReconnect ends with a non-terminating error when the hub goes away' {
+        $hub2 = Start-TestHub
+        $port = $hub2.OutEndPoint.Port
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$RepoRoot/NetDumplings.psd1'; Receive-Dumpling -Hub '127.0.0.1:$port' -NoReconnect -Timeout 60")
+            $async = $ps.BeginInvoke()
+            Wait-Until { (Get-EstablishedConnection -Port $port).Count -eq 1 } | Should -BeTrue
+            $hub2.StopAsync().GetAwaiter().GetResult()
+            $async.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(20)) | Should -BeTrue
+            $ps.InvocationStateInfo.State | Should -Be 'Completed'
+            $ps.Streams.Error.Count | Should -Be 1
+            $ps.Streams.Error[0].FullyQualifiedErrorId | Should -BeLike 'HubConnectionLost*'
+            $ps.Streams.Error[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+        }
+        finally {
+            $ps.Dispose()
+        }
+    }
+
     It 'stops with a terminating error naming the address when no hub listens there' {
         $port = Get-FreeTcpPort
         $err = { Receive-Dumpling -Hub "127.0.0.1:$port" -Count 1 } | Should -Throw -PassThru

@@ -10,6 +10,7 @@ var scenarios = new IBenchScenario[]
 {
     new CodecBench(),
     new HubBench(),
+    new EaterBench(),
     new KitchenBench(),
     new ScriptChefBench(),
 };

@@ -98,9 +98,14 @@ public sealed class ReceiveDumplingCommand : DumplingCmdlet
         {
             try
             {
+                // With -Raw the text is decoded here, off the pipeline thread, which only writes it.
+                var raw = Raw.IsPresent;
                 await foreach (var dumpling in eater.EatAsync(token).ConfigureAwait(false))
-                    if (!queue.Writer.TryWrite(dumpling))
-                        await queue.Writer.WriteAsync(dumpling, token).ConfigureAwait(false);
+                {
+                    object item = raw ? dumpling.Json : dumpling;
+                    if (!queue.Writer.TryWrite(item))
+                        await queue.Writer.WriteAsync(item, token).ConfigureAwait(false);
+                }
                 queue.Writer.TryComplete();
             }
             catch (Exception e)
@@ -122,15 +127,14 @@ public sealed class ReceiveDumplingCommand : DumplingCmdlet
     private void Drain(ChannelReader<object> reader)
     {
         var timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : System.Threading.Timeout.InfiniteTimeSpan;
-        var raw = Raw.IsPresent;
         while (true)
         {
             while (reader.TryRead(out var item))
             {
-                if (item is Dumpling dumpling)
-                    WriteObject(raw ? dumpling.Json : dumpling);
+                if (item is DumplingEaterEventArgs report)
+                    Report(report);
                 else
-                    Report((DumplingEaterEventArgs)item);
+                    WriteObject(item);
             }
             var wait = reader.WaitToReadAsync(CancelToken);
             bool more;
@@ -188,7 +192,7 @@ public sealed class ReceiveDumplingCommand : DumplingCmdlet
                 WriteVerbose(e.Message);
                 break;
             case DumplingEaterEventKind.Connected:
-                if (e.Message.Length > 0 && _connectedBefore) WriteWarning($"Reconnected to the hub at {_address}.");
+                if (_connectedBefore) WriteWarning($"Reconnected to the hub at {_address}.");
                 else WriteVerbose(e.Message);
                 _connectedBefore = true;
                 break;
