@@ -26,13 +26,14 @@ function Start-DemoTraffic {
     $queryBytes = @(for ($i = 0; $i -lt $Queries; $i++) { , (New-DnsQueryBytes $Hostname[$i % $Hostname.Count] ([uint16](100 + $i))) })
     Start-ThreadJob -Name DemoTraffic {
         $names = $using:Hostname
+        $queries = $using:queryBytes
         $udp = [System.Net.Sockets.UdpClient]::new()
         $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
         $listener.Start()
         try {
-            $pause = [int](1000 * $using:Seconds / ($using:queryBytes.Count + 1))
+            $pause = [int](1000 * $using:Seconds / ($queries.Count + 1))
             $i = 0
-            foreach ($query in $using:queryBytes) {
+            foreach ($query in $queries) {
                 Start-Sleep -Milliseconds $pause
                 [void]$udp.Send($query, $query.Length, '127.0.0.1', 53)
                 if ($i++ % 4 -eq 0) {
@@ -45,7 +46,7 @@ function Start-DemoTraffic {
                 }
             }
             Start-Sleep -Milliseconds $pause
-            "sent $($using:queryBytes.Count) DNS queries"
+            "sent $($queries.Count) DNS queries"
         }
         finally { $udp.Dispose(); $listener.Stop() }
     }

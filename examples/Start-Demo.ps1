@@ -131,10 +131,10 @@ try {
         }
         if ($d.Chef -ne 'SystemStatusChef' -or $null -eq $kitchenDoneAt) { Show-Dumpling $d }
         Add-ToSummary $d
-        if ($Live -and $null -ne $traffic -and $traffic.State -ne 'Running' -and $kitchen.State -eq 'Running') {
+        if ($Live -and $null -ne $traffic -and $traffic.State -in 'Completed', 'Failed' -and $kitchen.State -eq 'Running') {
             Stop-Job $kitchen   # the live kitchen runs until stopped: stop it once the traffic is sent
         }
-        if ($null -eq $kitchenDoneAt -and $kitchen.State -ne 'Running') { $kitchenDoneAt = $clock.Elapsed }
+        if ($null -eq $kitchenDoneAt -and $kitchen.State -in 'Completed', 'Failed', 'Stopped') { $kitchenDoneAt = $clock.Elapsed }
         # A status dumpling made after the kitchen left comes after everything the kitchen sent.
         if (($d.Chef -eq 'SystemStatusChef' -and $null -ne $kitchenDoneAt -and $d.Payload.dumpling_kitchen_count -eq 0) -or
             $clock.Elapsed.TotalSeconds -gt $TimeLimit) { 'done' }

@@ -62,7 +62,7 @@ try {
         if ($_.Chef -eq 'SystemStatusChef') {
             # A status made after the kitchen left comes after everything the kitchen sent.
             if ($kitchenGone -and $_.Payload.dumpling_kitchen_count -eq 0) { 'done' }
-            if ($kitchen.State -ne 'Running') { $kitchenGone = $true }
+            if ($kitchen.State -in 'Completed', 'Failed', 'Stopped') { $kitchenGone = $true }
             return
         }
         $PSCmdlet.WriteObject($_)
