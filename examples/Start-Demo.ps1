@@ -82,7 +82,9 @@ function Show-Dumpling($d) {
             Write-DemoLine 'COUNT' $counts Magenta
         }
         'SystemStatusChef' {
-            if ([int]$clock.Elapsed.TotalSeconds % 5 -eq 0) {
+            # The hub reports every second; a line every five is enough.
+            if ($null -eq $script:lastHubLine -or ($clock.Elapsed - $script:lastHubLine).TotalSeconds -ge 5) {
+                $script:lastHubLine = $clock.Elapsed
                 Write-DemoLine 'HUB' "$($p.dumpling_kitchen_count) kitchen(s), $($p.dumpling_eater_count) eater(s), $($p.total_dumplings_in) dumplings in, $($p.total_dumplings_out) out" DarkGray
             }
         }
@@ -144,10 +146,10 @@ try {
     Write-Host "`n=== Summary ($([math]::Round($clock.Elapsed.TotalSeconds, 1)) s) ===" -ForegroundColor White
     Write-Host 'Dumplings received per chef:'
     $perChef.GetEnumerator() | Sort-Object Name | ForEach-Object { [pscustomobject]@{ Chef = $_.Name; Dumplings = $_.Value } } |
-        Format-Table -AutoSize | Out-String | Write-Host
+        Format-Table -AutoSize | Out-String | ForEach-Object { Write-Host $_.Trim("`r", "`n") }
     Write-Host 'Names looked up (DNSLookupChef):'
     $summary.Lookups.GetEnumerator() | Sort-Object Value -Descending | ForEach-Object { [pscustomobject]@{ Hostname = $_.Key; Lookups = $_.Value } } |
-        Format-Table -AutoSize | Out-String | Write-Host
+        Format-Table -AutoSize | Out-String | ForEach-Object { Write-Host $_.Trim("`r", "`n") }
     Write-Host 'Server names seen (ServerNameChef, from TLS SNI and HTTP Host):'
     Write-Host ('  ' + (($summary.ServerNames.GetEnumerator() | Sort-Object Key | ForEach-Object { "$($_.Key) x$($_.Value)" }) -join ', '))
     if ($summary.Counts) {
