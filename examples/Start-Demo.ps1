@@ -147,10 +147,10 @@ try {
     Write-Host 'Dumplings received per chef:'
     $perChef.GetEnumerator() | Sort-Object Name | ForEach-Object { [pscustomobject]@{ Chef = $_.Name; Dumplings = $_.Value } } |
         Format-Table -AutoSize | Out-String | ForEach-Object { Write-Host $_.Trim("`r", "`n") }
-    Write-Host 'Names looked up (DNSLookupChef):'
+    Write-Host "`nNames looked up (DNSLookupChef):"
     $summary.Lookups.GetEnumerator() | Sort-Object Value -Descending | ForEach-Object { [pscustomobject]@{ Hostname = $_.Key; Lookups = $_.Value } } |
         Format-Table -AutoSize | Out-String | ForEach-Object { Write-Host $_.Trim("`r", "`n") }
-    Write-Host 'Server names seen (ServerNameChef, from TLS SNI and HTTP Host):'
+    Write-Host "`nServer names seen (ServerNameChef, from TLS SNI and HTTP Host):"
     Write-Host ('  ' + (($summary.ServerNames.GetEnumerator() | Sort-Object Key | ForEach-Object { "$($_.Key) x$($_.Value)" }) -join ', '))
     if ($summary.Counts) {
         Write-Host "`nPackets per layer (PacketCountChef):"
@@ -158,7 +158,7 @@ try {
     }
     Write-Host "`nThe hub (Get-DumplingHubStatus):"
     $status | Select-Object TotalDumplingsIn, TotalDumplingsOut, TotalDumplingsDropped, TotalInvalidDumplings, KitchenCount, EaterCount,
-        @{ n = 'UptimeSeconds'; e = { [math]::Round($_.Uptime.TotalSeconds, 1) } } | Format-List | Out-String | Write-Host
+        @{ n = 'UptimeSeconds'; e = { [math]::Round($_.Uptime.TotalSeconds, 1) } } | Format-List | Out-String | ForEach-Object { Write-Host ($_.Trim("`r", "`n") + "`n") }
     if ($kitchen) {
         $kitchenErrors = @($kitchen.ChildJobs | ForEach-Object { $_.Error })
         if ($kitchenErrors.Count) { Write-Warning "The kitchen reported: $($kitchenErrors -join '; ')" }
