@@ -96,23 +96,25 @@ public sealed class HubBench : IBenchScenario
         // hub, not a client library's per-message cost on the same two cores.
         var eaters = new List<TcpClient>();
         for (var i = 0; i < eaterCount; i++)
-            eaters.Add(await ConnectRawEaterAsync(server.OutPort, $"bench{i}"));
-        using var stalledPeer = stalled ? await ConnectRawEaterAsync(server.OutPort, "stalled", receiveBuffer: 4096) : null;
-        using var kitchen = await ConnectAsync(server.InPort, """{"kitchen_name":"bench_kitchen","interface":"none","filter":"","chefs":[],"poke_interval":5.0}""");
+            eaters.Add(await ConnectRawAsync(server.OutPort, $$"""{"eater_name":"bench{{i}}"}"""));
+        using var stalledPeer = stalled ? await ConnectRawAsync(server.OutPort, """{"eater_name":"stalled"}""", receiveBuffer: 4096) : null;
+        // The kitchen, too, writes pre-built (masked) frames over raw TCP, one write each, as the
+        // relay's writer writes its messages: the client side costs the same in both.
+        using var kitchen = await ConnectRawAsync(server.InPort, """{"kitchen_name":"bench_kitchen","interface":"none","filter":"","chefs":[],"poke_interval":5.0}""");
+        var kitchenStream = kitchen.GetStream();
         await Task.Delay(300); // every announcement registered
         var frameLength = Message(0, 0).Length + 4; // 16-bit-length server frame header
         var cpuBefore = server.CpuTime;
         var clock = Stopwatch.StartNew();
         var readers = eaters.Select(e => Task.Run(() => CountBytesAsync(e, frameLength, Count))).ToArray();
         for (var i = 0; i < Count; i++)
-            await kitchen.SendAsync(Message(i, 0), WebSocketMessageType.Text, true, CancellationToken.None);
+            await kitchenStream.WriteAsync(ClientFrame(Message(i, 0)));
         var counts = await Task.WhenAll(readers);
         var elapsed = clock.Elapsed - (counts.Any(c => c < Count) ? Idle : TimeSpan.Zero);
         var cpu = server.CpuTime - cpuBefore;
         var delivered = counts.Sum();
         var result = new RunResult(delivered / elapsed.TotalSeconds, delivered / (double)(Count * eaterCount), cpu / Count, server.PeakMemory);
         foreach (var e in eaters) e.Dispose();
-        kitchen.Abort();
         await Task.Delay(200); // the hub notices its peers are gone before the next run
         return result;
     }
@@ -228,10 +230,10 @@ public sealed class HubBench : IBenchScenario
         return ws;
     }
 
-    /// <summary>An eater written over raw TCP: handshake and announcement, then the caller reads (or, stalled, never does).</summary>
-    private static async Task<TcpClient> ConnectRawEaterAsync(int port, string name, int receiveBuffer = 0)
+    /// <summary>A peer written over raw TCP: handshake and announcement; then the caller reads or writes frames (or, stalled, does nothing).</summary>
+    private static async Task<TcpClient> ConnectRawAsync(int port, string announcement, int receiveBuffer = 0)
     {
-        var client = new TcpClient();
+        var client = new TcpClient { NoDelay = true };
         if (receiveBuffer > 0) client.ReceiveBufferSize = receiveBuffer;
         await client.ConnectAsync("127.0.0.1", port);
         var stream = client.GetStream();
@@ -243,12 +245,19 @@ public sealed class HubBench : IBenchScenario
             if (await stream.ReadAsync(one) == 0) throw new IOException("the hub closed during the handshake");
             response.Add(one[0]);
         }
-        var payload = Encoding.UTF8.GetBytes($$"""{"eater_name":"{{name}}"}""");
-        var frame = new byte[6 + payload.Length];
-        frame[0] = 0x81;
-        frame[1] = (byte)(0x80 | payload.Length);
-        payload.CopyTo(frame, 6); // mask key 0: the masked bytes are the bytes
-        await stream.WriteAsync(frame);
+        await stream.WriteAsync(ClientFrame(Encoding.UTF8.GetBytes(announcement)));
         return client;
+    }
+
+    /// <summary>A client text frame with a zero mask key (so the masked bytes are the message itself).</summary>
+    private static byte[] ClientFrame(byte[] message)
+    {
+        var header = message.Length < 126 ? 2 : 4;
+        var frame = new byte[header + 4 + message.Length];
+        frame[0] = 0x81;
+        if (header == 2) frame[1] = (byte)(0x80 | message.Length);
+        else { frame[1] = 0x80 | 126; frame[2] = (byte)(message.Length >> 8); frame[3] = (byte)message.Length; }
+        message.CopyTo(frame, header + 4);
+        return frame;
     }
 }
