@@ -46,6 +46,33 @@ BeforeAll {
     }
 }
 
+Describe 'Example scripts document themselves' {
+    It '<_> has comment-based help with a synopsis and an example' -ForEach @(
+        'Start-Demo.ps1', 'New-DemoCapture.ps1', 'DemoTraffic.ps1', 'ScriptChefs.ps1', 'Show-DnsTop.ps1',
+        'Save-Dumpling.ps1', 'Send-DumplingToSyslog.ps1', 'Start-LocalPipeline.ps1') {
+        $text = Get-Content -Raw (Join-Path (Join-Path (Split-Path $PSScriptRoot) 'examples') $_)
+        $text | Should -Match '(?s)<#\s*\.SYNOPSIS\s+\S.*\.EXAMPLE\s+\S'
+        if ($_ -notin 'DemoTraffic.ps1', 'ScriptChefs.ps1') {
+            $help = Get-Help (Join-Path (Join-Path (Split-Path $PSScriptRoot) 'examples') $_) -Full
+            $help.Synopsis | Should -Not -BeNullOrEmpty
+            @($help.examples.example).Count | Should -BeGreaterThan 0
+        }
+    }
+
+    It 'the first session in about_NetDumplings runs as written' {
+        $about = Get-Content -Raw (Join-Path (Split-Path $PSScriptRoot) 'module/en-US/about_NetDumplings.help.txt')
+        $about -match '(?s)A first session[^\n]*\n\s*\n(.+?)\n\s*\n' | Should -BeTrue
+        $session = $Matches[1]
+        $session | Should -Match 'Receive-Dumpling'
+        $command = "Set-Location '$(Split-Path $PSScriptRoot)'; Import-Module ./NetDumplings.psd1; " +
+            $session + "`n'HOSTNAMES:' + ((Get-Job | Measure-Object).Count)"
+        $run = Invoke-ChildPwsh -Arguments '-Command', $command -Seconds 90
+        $run.Exited | Should -BeTrue -Because 'the session ends by itself'
+        $run.Output | Should -Match 'DNSLookupChef'
+        $run.Output | Should -Match 'HOSTNAMES:0'
+    }
+}
+
 Describe 'examples/demo.pcap' {
     It 'is what New-DemoCapture.ps1 writes (deterministic), ~20 s of a few hundred packets' {
         $written = Join-Path $TestDrive 'again.pcap'
