@@ -72,6 +72,9 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, PeerStream
         var receiver = ReceiveLoopAsync(cancel);
         await Task.WhenAny(sender, receiver);
         _queue.Close();
+        // An eater that closed gets its close echoed (RFC 6455) before the connection drops.
+        if (Socket.State == WebSocketState.CloseReceived)
+            await CloseAsync(Socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, Socket.CloseStatusDescription ?? "");
         Socket.Abort();
         try { await Task.WhenAll(sender, receiver); }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException) { }
