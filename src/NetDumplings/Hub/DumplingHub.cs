@@ -173,7 +173,7 @@ public sealed class DumplingHub : IAsyncDisposable
                 KeepAliveTimeout = Options.KeepAliveTimeout,
             });
             peer = isKitchen ? new KitchenSession(this, socket, stream, remote) : new EaterSession(this, socket, stream, remote);
-            if (!await peer.ReceiveAnnouncementAsync(isKitchen ? "kitchen_name" : "eater_name", _stopping.Token))
+            if (!await peer.ReceiveAnnouncementAsync(_stopping.Token))
                 return;
 
             if (peer is KitchenSession kitchen)

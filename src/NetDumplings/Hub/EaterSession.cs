@@ -21,9 +21,7 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, PeerStream
 
     public override string Role => "eater";
 
-    public override string Name =>
-        Announcement.ValueKind == JsonValueKind.Object && Announcement.TryGetProperty("eater_name", out var n) && n.ValueKind == JsonValueKind.String
-            ? n.GetString()! : "?";
+    protected override string NameKey => "eater_name";
 
     public long Sent => Interlocked.Read(ref _sent);
     public long Dropped => _queue.Dropped;

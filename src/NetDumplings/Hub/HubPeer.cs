@@ -21,7 +21,13 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, PeerStream st
     public JsonElement Announcement { get; protected set; }
 
     public abstract string Role { get; }
-    public abstract string Name { get; }
+
+    /// <summary>The announcement key that names this kind of peer (and that an announcement must have).</summary>
+    protected abstract string NameKey { get; }
+
+    public string Name =>
+        Announcement.ValueKind == JsonValueKind.Object && Announcement.TryGetProperty(NameKey, out var n) && n.ValueKind == JsonValueKind.String
+            ? n.GetString()! : "?";
 
     public override string ToString() => $"{Role} '{Name}' ({Remote})";
 
@@ -58,7 +64,7 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, PeerStream st
     }
 
     /// <summary>Receives the announcement within the hub's timeout; false (after closing the peer) when it does not come or is not valid.</summary>
-    public async Task<bool> ReceiveAnnouncementAsync(string nameKey, CancellationToken cancel)
+    public async Task<bool> ReceiveAnnouncementAsync(CancellationToken cancel)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var receive = ReceiveAsync(timeout.Token);
@@ -83,9 +89,9 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, PeerStream st
         {
             using var doc = JsonDocument.Parse(_buffer.AsMemory(0, MessageLength));
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                problem = $"the announcement must be a JSON object with '{nameKey}'";
-            else if (!doc.RootElement.TryGetProperty(nameKey, out _))
-                problem = $"the announcement has no '{nameKey}'";
+                problem = $"the announcement must be a JSON object with '{NameKey}'";
+            else if (!doc.RootElement.TryGetProperty(NameKey, out _))
+                problem = $"the announcement has no '{NameKey}'";
             else
                 Announcement = doc.RootElement.Clone();
         }

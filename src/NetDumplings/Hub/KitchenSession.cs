@@ -13,9 +13,7 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, PeerStre
 
     public override string Role => "kitchen";
 
-    public override string Name =>
-        Announcement.ValueKind == JsonValueKind.Object && Announcement.TryGetProperty("kitchen_name", out var n) && n.ValueKind == JsonValueKind.String
-            ? n.GetString()! : "?";
+    protected override string NameKey => "kitchen_name";
 
     public long Received => Interlocked.Read(ref _received);
     public long Invalid => Interlocked.Read(ref _invalid);
