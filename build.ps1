@@ -53,7 +53,8 @@ function Install-DebianPackage {
     param([string[]] $Name, [switch] $Optional)
     if (-not $IsLinux -or -not (Get-Command dpkg-query -ErrorAction SilentlyContinue)) { return }
     $missing = @($Name | Where-Object {
-        $status = dpkg-query -W -f '${Status}' $_ 2>$null
+        # A package dpkg has never heard of prints nothing at all: compare as one string, not as an empty list.
+        $status = "$(dpkg-query -W -f '${Status}' $_ 2>$null)"
         $status -notmatch 'install ok installed'
     })
     if (-not $missing) { return }
