@@ -18,7 +18,7 @@ Describe 'Get-DumplingHubStatus' {
 
     It 'returns the next status dumpling as a typed object' {
         $s = Get-DumplingHubStatus -Hub $hub.Info.EaterHub
-        $s | Should -BeOfType ([NetDumplings.Hub.HubStatusReport])
+        $s | Should -BeOfType ([NetDumplings.Protocol.HubStatusReport])
         $s.TotalDumplingsIn | Should -Be 1
         $s.TotalInvalidDumplings | Should -Be 1
         $s.KitchenCount | Should -Be 1

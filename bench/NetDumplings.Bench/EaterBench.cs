@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using System.Diagnostics;
 using System.Net.WebSockets;
 using NetDumplings.Eater;

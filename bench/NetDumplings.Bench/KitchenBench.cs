@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using System.Diagnostics;
 using NetDumplings.Chefs;
 using NetDumplings.Hub;

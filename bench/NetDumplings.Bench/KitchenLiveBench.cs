@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using NetDumplings.Chefs;

@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;

@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using System.Net.WebSockets;
 using System.Text;
 using NetDumplings.Eater;

@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Net.Sockets;

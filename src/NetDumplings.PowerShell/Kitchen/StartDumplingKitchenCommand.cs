@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using System.Management.Automation;
 using NetDumplings.Hub;
 using NetDumplings.Kitchen;

@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;

@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using NetDumplings.Hub;
 
 namespace NetDumplings.Eater;

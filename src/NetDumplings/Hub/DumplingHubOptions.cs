@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 namespace NetDumplings.Hub;
 
 /// <summary>What a hub does when an eater's queue is full.</summary>

@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using System.Buffers;
 using System.Net;
 using System.Reflection;
@@ -18,7 +19,7 @@ public sealed record HubStatusSnapshot(
 /// <summary>The payload of the hub's SystemStatusChef dumpling: every key of the original, plus ours beside them.</summary>
 internal static class HubStatus
 {
-    public const string ChefName = "SystemStatusChef";
+    public const string ChefName = NetDumplings.Protocol.HubStatusReport.ChefName;
 
     public static readonly string Version =
         typeof(DumplingHub).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";

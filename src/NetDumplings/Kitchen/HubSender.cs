@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using System.Net.WebSockets;
 using NetDumplings.Hub;
 

@@ -1,3 +1,4 @@
+using NetDumplings.Protocol;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;

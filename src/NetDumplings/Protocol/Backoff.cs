@@ -1,4 +1,4 @@
-namespace NetDumplings;
+namespace NetDumplings.Protocol;
 
 /// <summary>
 /// Reconnect delays for kitchens and eaters that lose their hub: exponential from

@@ -1,4 +1,4 @@
-namespace NetDumplings.Eater;
+namespace NetDumplings.Protocol;
 
 /// <summary>
 /// A chef or kitchen name an eater wants, possibly with the wildcards <c>*</c> and <c>?</c>

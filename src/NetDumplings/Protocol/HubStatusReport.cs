@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace NetDumplings.Hub;
+namespace NetDumplings.Protocol;
 
 /// <summary>A kitchen as a hub's status dumpling describes it.</summary>
 public sealed record HubStatusKitchen(
@@ -20,7 +20,7 @@ public sealed record HubStatusReport(
     int KitchenCount, int EaterCount, IReadOnlyList<HubStatusKitchen> Kitchens, IReadOnlyList<HubStatusEater> Eaters,
     string? HubVersion, long? TotalDumplingsDropped, long? TotalInvalidDumplings, long? TotalRefusedConnections)
 {
-    public const string ChefName = HubStatus.ChefName;
+    public const string ChefName = "SystemStatusChef";
 
     /// <summary>True for a hub's status dumpling (chef SystemStatusChef, no kitchen).</summary>
     public static bool IsStatus(Dumpling dumpling) => dumpling.Chef == ChefName && dumpling.Kitchen is null;

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace NetDumplings.Hub;
+namespace NetDumplings.Protocol;
 
 /// <summary>
 /// Where a hub listens: <c>host:port</c>, <c>host</c> (with a default port), <c>[::1]:port</c>, or a

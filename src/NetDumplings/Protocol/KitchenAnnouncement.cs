@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace NetDumplings.Sending;
+namespace NetDumplings.Protocol;
 
 /// <summary>A kitchen's first message to the hub's in-port (PROTOCOL.md: kitchen -> hub).</summary>
 public sealed record KitchenAnnouncement(string KitchenName)
