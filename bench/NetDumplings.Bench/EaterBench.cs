@@ -1,9 +1,8 @@
 using NetDumplings.Protocol;
 using System.Diagnostics;
 using System.Net.WebSockets;
-using NetDumplings.Eater;
+using NetDumplings.Client;
 using NetDumplings.Hub;
-using NetDumplings.Sending;
 
 namespace NetDumplings.Bench;
 

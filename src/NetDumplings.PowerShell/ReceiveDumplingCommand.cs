@@ -1,7 +1,6 @@
 using NetDumplings.Protocol;
 using System.Management.Automation;
-using System.Threading.Channels;
-using NetDumplings.Eater;
+using NetDumplings.Client;
 using NetDumplings.Hub;
 
 namespace NetDumplings.PowerShell;
@@ -25,11 +24,12 @@ namespace NetDumplings.PowerShell;
 [Cmdlet(VerbsCommunications.Receive, "Dumpling")]
 [OutputType(typeof(Dumpling))]
 [OutputType(typeof(string))]
-public sealed class ReceiveDumplingCommand : DumplingCmdlet
+public sealed class ReceiveDumplingCommand : HubClientCmdlet
 {
     /// <summary><para type="description">The hub's out-port: host:port, host, or ws://host:port. Default localhost:11348.</para></summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HubAddressCompleter))]
     public string Hub { get; set; } = $"{HubAddress.DefaultHost}:{HubAddress.DefaultOutPort}";
 
     /// <summary><para type="description">Chef names to eat; wildcards allowed. Default: every chef.</para></summary>
@@ -69,20 +69,16 @@ public sealed class ReceiveDumplingCommand : DumplingCmdlet
     [Parameter]
     public SwitchParameter NoReconnect { get; set; }
 
-    private const int QueueCapacity = 8192;
-    private readonly CancellationTokenSource _eating = new();
-    private Task? _background;
-    private HubAddress? _address;
+    protected override HubRole Role => HubRole.Eater;
+
+    private bool _connectedBefore;
 
     protected override void EndProcessing()
     {
-        if (!HubAddress.TryParse(Hub, HubAddress.DefaultOutPort, out _address, out var addressError))
-            ThrowTerminatingError(new ArgumentException(addressError), "InvalidHubAddress", ErrorCategory.InvalidArgument, Hub,
-                "Give the hub's out-port as host:port (e.g. localhost:11348) or ws://host:port.");
-
+        var address = ParseHub(Hub);
         var eater = new DumplingEater(new DumplingEaterOptions
         {
-            Hub = _address!,
+            Hub = address,
             EaterName = EaterName,
             Chefs = Chef,
             Kitchens = Kitchen,
@@ -90,159 +86,55 @@ public sealed class ReceiveDumplingCommand : DumplingCmdlet
             Count = MyInvocation.BoundParameters.ContainsKey(nameof(Count)) ? Count : null,
             Reconnect = !NoReconnect,
         });
-        // Dumplings and the eater's reports share one bounded queue, so they reach the pipeline in order.
-        var queue = Channel.CreateBounded<object>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true, SingleWriter = true });
-        var token = _eating.Token;
-        eater.Event += (_, e) => queue.Writer.WriteAsync(e, token).AsTask().GetAwaiter().GetResult();
-        WriteVerbose($"Connecting to the hub at {_address} as '{EaterName}'.");
-        _background = Task.Run(async () =>
-        {
-            try
-            {
-                // With -Raw the text is decoded here, off the pipeline thread, which only writes it.
-                var raw = Raw.IsPresent;
-                await foreach (var dumpling in eater.EatAsync(token).ConfigureAwait(false))
-                {
-                    object item = raw ? dumpling.Json : dumpling;
-                    if (!queue.Writer.TryWrite(item))
-                        await queue.Writer.WriteAsync(item, token).ConfigureAwait(false);
-                }
-                queue.Writer.TryComplete();
-            }
-            catch (Exception e)
-            {
-                queue.Writer.TryComplete(e);
-            }
-        });
-
+        eater.Event += QueueEvent;
+        WriteVerbose($"Connecting to the hub at {address} as '{EaterName}'.");
+        var idle = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : System.Threading.Timeout.InfiniteTimeSpan;
+        var pump = new EaterPump(eater, CancelToken);
         try
         {
-            Drain(queue.Reader);
+            while (pump.MoveNext(idle, WriteQueuedEvents))
+            {
+                WriteQueuedEvents();
+                WriteObject(Raw ? pump.Current.Json : pump.Current);
+            }
+            WriteQueuedEvents();
+            if (pump.TimedOut) WriteVerbose($"No dumpling arrived for {Timeout} s: stopping.");
+        }
+        catch (OperationCanceledException) when (CancelToken.IsCancellationRequested)
+        {
+            // Ctrl+C or Select-Object -First: the eater closes with 4101.
+        }
+        catch (DumplingHubConnectionLostException e)
+        {
+            WriteQueuedEvents();
+            WriteError(HubErrorRecord(e));
+        }
+        catch (IOException e) when (e is DumplingHubUnreachableException or DumplingHubRefusedException)
+        {
+            WriteQueuedEvents();
+            ThrowTerminatingError(HubErrorRecord(e));
         }
         finally
         {
-            StopEating();
+            pump.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
         }
     }
 
-    private void Drain(ChannelReader<object> reader)
-    {
-        var timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : System.Threading.Timeout.InfiniteTimeSpan;
-        while (true)
-        {
-            while (reader.TryRead(out var item))
-            {
-                if (item is DumplingEaterEventArgs report)
-                    Report(report);
-                else
-                    WriteObject(item);
-            }
-            var wait = reader.WaitToReadAsync(CancelToken);
-            bool more;
-            try
-            {
-                if (wait.IsCompleted)
-                    more = wait.Result;
-                else
-                {
-                    var task = wait.AsTask();
-                    if (!task.Wait(timeout))
-                    {
-                        WriteVerbose($"No dumpling arrived for {Timeout} s: stopping.");
-                        return;
-                    }
-                    more = task.Result;
-                }
-            }
-            catch (Exception e) when (CancelToken.IsCancellationRequested && Unwrap(e) is OperationCanceledException)
-            {
-                return; // the pipeline is stopping
-            }
-            catch (Exception e)
-            {
-                Fail(Unwrap(e));
-                return;
-            }
-            if (!more)
-            {
-                if (reader.Completion.IsFaulted) Fail(Unwrap(reader.Completion.Exception!));
-                return;
-            }
-        }
-    }
-
-    private static Exception Unwrap(Exception e)
-    {
-        while (e is AggregateException { InnerExceptions.Count: 1 } aggregate) e = aggregate.InnerExceptions[0];
-        return e;
-    }
-
-    private void Report(DumplingEaterEventArgs e)
+    protected override void WriteEvent(HubClientEventArgs e)
     {
         switch (e.Kind)
         {
-            case DumplingEaterEventKind.MalformedMessage:
-                WriteError(new DumplingFormatException(e.Message), "MalformedDumpling", ErrorCategory.InvalidData, e.RawMessage,
-                    "The hub forwarded something that is not a dumpling; the kitchen that sent it needs fixing. The stream goes on.");
-                break;
-            case DumplingEaterEventKind.Disconnected:
+            case HubClientEventKind.Disconnected:
                 WriteWarning(e.Message + (NoReconnect ? "" : " Reconnecting."));
                 break;
-            case DumplingEaterEventKind.ReconnectFailed:
-            case DumplingEaterEventKind.Reconnecting:
-                WriteVerbose(e.Message);
-                break;
-            case DumplingEaterEventKind.Connected:
-                if (_connectedBefore) WriteWarning($"Reconnected to the hub at {_address}.");
+            case HubClientEventKind.Connected:
+                if (_connectedBefore) WriteWarning($"Reconnected to the hub at {Hub}.");
                 else WriteVerbose(e.Message);
                 _connectedBefore = true;
                 break;
-        }
-    }
-
-    private bool _connectedBefore;
-
-    private void Fail(Exception e)
-    {
-        switch (e)
-        {
-            case DumplingHubUnreachableException unreachable:
-                ThrowTerminatingError(unreachable, "HubUnreachable", ErrorCategory.ConnectionError, unreachable.Address,
-                    $"Check that a hub is running at {unreachable.Address} (start one with Start-DumplingHub) and that -Hub names its out-port (default 11348).");
-                break;
-            case DumplingHubConnectionLostException lost:
-                WriteError(lost, "HubConnectionLost", ErrorCategory.ConnectionError, lost.Address,
-                    "Leave out -NoReconnect to have Receive-Dumpling reconnect when the hub comes back.");
-                break;
             default:
-                ThrowTerminatingError(e, "ReceiveFailed", ErrorCategory.NotSpecified, _address?.ToString());
+                base.WriteEvent(e);
                 break;
         }
-    }
-
-    /// <summary>Cancels the eater (it closes with 4101 unless it already closed with 4102) and waits for its task.</summary>
-    private void StopEating()
-    {
-        if (_background is null) return;
-        _eating.Cancel();
-        try
-        {
-            _background.Wait(TimeSpan.FromSeconds(5));
-        }
-        catch (AggregateException)
-        {
-            // Its failure already went through the queue.
-        }
-        _background = null;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            StopEating();
-            _eating.Dispose();
-        }
-        base.Dispose(disposing);
     }
 }

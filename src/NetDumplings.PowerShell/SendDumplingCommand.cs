@@ -1,9 +1,7 @@
 using NetDumplings.Protocol;
 using System.Management.Automation;
 using System.Text;
-using NetDumplings.Eater;
-using NetDumplings.Hub;
-using NetDumplings.Sending;
+using NetDumplings.Client;
 
 namespace NetDumplings.PowerShell;
 
@@ -21,7 +19,7 @@ namespace NetDumplings.PowerShell;
 /// </example>
 [Cmdlet(VerbsCommunications.Send, "Dumpling")]
 [OutputType(typeof(Dumpling))]
-public sealed class SendDumplingCommand : DumplingCmdlet
+public sealed class SendDumplingCommand : HubClientCmdlet
 {
     /// <summary><para type="description">The payload of one dumpling.</para></summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
@@ -32,6 +30,7 @@ public sealed class SendDumplingCommand : DumplingCmdlet
     /// <summary><para type="description">The hub's in-port: host:port, host, or ws://host:port. Default localhost:11347.</para></summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HubAddressCompleter))]
     public string Hub { get; set; } = $"{HubAddress.DefaultHost}:{HubAddress.DefaultInPort}";
 
     /// <summary><para type="description">The kitchen name the dumplings carry (metadata.kitchen).</para></summary>
@@ -57,6 +56,17 @@ public sealed class SendDumplingCommand : DumplingCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary><para type="description">Fail at once (a terminating error) when the connection to the hub is lost, instead of reconnecting and sending what was not delivered.</para></summary>
+    [Parameter]
+    public SwitchParameter NoReconnect { get; set; }
+
+    /// <summary><para type="description">Seconds to wait at the end for the hub to take every dumpling (reconnecting if it went away) before reporting those not sent. Default 30.</para></summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public double DrainTimeout { get; set; } = 30;
+
+    protected override HubRole Role => HubRole.Kitchen;
+
     private DumplingSender? _sender;
     private PayloadJsonWriter? _json;
     private HubAddress? _address;
@@ -64,19 +74,18 @@ public sealed class SendDumplingCommand : DumplingCmdlet
 
     protected override void BeginProcessing()
     {
-        if (!HubAddress.TryParse(Hub, HubAddress.DefaultInPort, out _address, out var addressError))
-            ThrowTerminatingError(new ArgumentException(addressError), "InvalidHubAddress", ErrorCategory.InvalidArgument, Hub,
-                "Give the hub's in-port as host:port (e.g. localhost:11347) or ws://host:port.");
+        _address = ParseHub(Hub);
         _json = new PayloadJsonWriter(Depth);
         var announcement = new KitchenAnnouncement(Kitchen) { Interface = "Send-Dumpling", Chefs = [Chef] };
         try
         {
-            _sender = DumplingSender.ConnectAsync(_address!, announcement, cancellationToken: CancelToken).GetAwaiter().GetResult();
+            _sender = DumplingSender.ConnectAsync(_address, announcement, new DumplingSenderOptions { Reconnect = !NoReconnect }, CancelToken)
+                .GetAwaiter().GetResult();
+            _sender.Event += QueueEvent;
         }
-        catch (DumplingHubUnreachableException e)
+        catch (IOException e) when (e is DumplingHubUnreachableException or DumplingHubRefusedException)
         {
-            ThrowTerminatingError(e, "HubUnreachable", ErrorCategory.ConnectionError, e.Address,
-                $"Check that a hub is running at {e.Address} (start one with Start-DumplingHub) and that -Hub names its in-port (default 11347).");
+            ThrowTerminatingError(HubErrorRecord(e));
         }
         catch (OperationCanceledException)
         {
@@ -101,15 +110,23 @@ public sealed class SendDumplingCommand : DumplingCmdlet
             return;
         }
 
+        WriteQueuedEvents();
         try
         {
             var send = _sender!.SendAsync(dumpling, CancelToken);
             if (!send.IsCompletedSuccessfully) send.AsTask().GetAwaiter().GetResult();
         }
-        catch (DumplingHubConnectionLostException e)
+        catch (DumplingTooLargeException e)
         {
-            ThrowTerminatingError(e, "HubConnectionLost", ErrorCategory.ConnectionError, e.Address,
-                "Check that the hub is still running; dumplings not yet sent were not delivered.");
+            // Refused here, before it would cost the connection; the rest still go.
+            _errors++;
+            WriteError(e, "DumplingTooLarge", ErrorCategory.LimitsExceeded, InputObject,
+                "Send a smaller object (fewer items, or a lower -Depth); the hub accepts dumplings up to 1 MiB.");
+            return;
+        }
+        catch (IOException e) when (e is DumplingHubConnectionLostException or DumplingHubRefusedException)
+        {
+            ThrowTerminatingError(HubErrorRecord(e));
         }
         catch (OperationCanceledException)
         {
@@ -135,18 +152,26 @@ public sealed class SendDumplingCommand : DumplingCmdlet
         var sender = _sender!;
         try
         {
-            sender.CompleteAsync(CancelToken).GetAwaiter().GetResult();
-        }
-        catch (DumplingHubConnectionLostException e)
-        {
-            ThrowTerminatingError(e, "HubConnectionLost", ErrorCategory.ConnectionError, e.Address,
-                "Check that the hub is still running; dumplings not yet sent were not delivered.");
+            sender.CompleteAsync(TimeSpan.FromSeconds(DrainTimeout), cancelledByUser: false, CancelToken).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException)
         {
             throw new PipelineStoppedException();
         }
         _sender = null;
+        WriteQueuedEvents();
+        if (sender.NotDelivered.Count > 0)
+        {
+            // Every object is either taken by the hub once or reported here: these were not.
+            var why = sender.Failure?.Message ?? $"the hub at {_address} did not take them within {DrainTimeout} s";
+            var error = new IOException($"{sender.NotDelivered.Count} of the dumplings were not sent: {why}", sender.Failure);
+            WriteError(Errors.Record(error, "DumplingsNotSent", ErrorCategory.ConnectionError, sender.NotDelivered.ToArray(),
+                "Run Send-Dumpling again for these objects once the hub is reachable; the error's TargetObject holds them."));
+        }
+        else if (sender.Failure is { } failure)
+        {
+            ThrowTerminatingError(HubErrorRecord(failure));
+        }
         WriteVerbose($"Sent {sender.Sent} dumplings to the hub at {_address}{(_errors > 0 ? $"; {_errors} objects could not be sent" : "")}.");
     }
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using NetDumplings.Eater;
+using NetDumplings.Client;
 
 namespace NetDumplings.Tests;
 
@@ -78,7 +78,7 @@ public class DumplingEaterTests
     {
         await using var hub = await HubFixture.StartAsync();
         var eater = new DumplingEater(hub.EaterOptions("malformed_eater") with { Count = 2 });
-        var reports = new List<DumplingEaterEventArgs>();
+        var reports = new List<HubClientEventArgs>();
         eater.Event += (_, e) => { lock (reports) reports.Add(e); };
         var eating = EatAllAsync(eater, TestTime.Token());
         await hub.WaitForEaterAsync("malformed_eater");
@@ -91,8 +91,8 @@ public class DumplingEaterTests
         var eaten = await eating.WaitAsync(TestTime.Limit);
 
         Assert.Equal([1, 2], eaten.Select(d => d.PayloadElement.GetProperty("n").GetInt32()));
-        DumplingEaterEventArgs malformed;
-        lock (reports) malformed = Assert.Single(reports, r => r.Kind == DumplingEaterEventKind.MalformedMessage);
+        HubClientEventArgs malformed;
+        lock (reports) malformed = Assert.Single(reports, r => r.Kind == HubClientEventKind.MalformedMessage);
         Assert.Contains("creation_time", malformed.Message);
         Assert.Contains("BrokenChef", malformed.RawMessage);
     }
@@ -104,7 +104,7 @@ public class DumplingEaterTests
         try
         {
             var eater = new DumplingEater(hub.EaterOptions("reconnect_eater") with { Count = 2 });
-            var reports = new List<DumplingEaterEventArgs>();
+            var reports = new List<HubClientEventArgs>();
             eater.Event += (_, e) => { lock (reports) reports.Add(e); };
             var eating = EatAllAsync(eater, TestTime.Token());
             await hub.WaitForEaterAsync("reconnect_eater");
@@ -131,13 +131,13 @@ public class DumplingEaterTests
 
             var eaten = await eating.WaitAsync(TestTime.Limit);
             Assert.Equal([1, 2], eaten.Select(d => d.PayloadElement.GetProperty("n").GetInt32()));
-            DumplingEaterEventKind[] kinds;
+            HubClientEventKind[] kinds;
             lock (reports) kinds = reports.Select(r => r.Kind).ToArray();
-            Assert.Equal(DumplingEaterEventKind.Connected, kinds[0]);
-            Assert.Equal(DumplingEaterEventKind.Disconnected, kinds[1]);
-            Assert.Equal(DumplingEaterEventKind.Reconnecting, kinds[2]);
-            Assert.Contains(DumplingEaterEventKind.ReconnectFailed, kinds);
-            Assert.Equal(DumplingEaterEventKind.Connected, kinds[^1]);
+            Assert.Equal(HubClientEventKind.Connected, kinds[0]);
+            Assert.Equal(HubClientEventKind.Disconnected, kinds[1]);
+            Assert.Equal(HubClientEventKind.Reconnecting, kinds[2]);
+            Assert.Contains(HubClientEventKind.ReconnectFailed, kinds);
+            Assert.Equal(HubClientEventKind.Connected, kinds[^1]);
         }
         finally
         {

@@ -1,6 +1,5 @@
 using NetDumplings.Protocol;
-using NetDumplings.Eater;
-using NetDumplings.Sending;
+using NetDumplings.Client;
 
 namespace NetDumplings.Tests;
 
@@ -37,7 +36,8 @@ public class DumplingSenderTests
     public async Task A_hub_that_goes_away_makes_the_next_send_fail_with_the_address()
     {
         await using var hub = await HubFixture.StartAsync();
-        var sender = await DumplingSender.ConnectAsync(hub.InAddress, new KitchenAnnouncement("lost_kitchen"));
+        // Without reconnecting: the way to fail fast (Send-Dumpling -NoReconnect).
+        var sender = await DumplingSender.ConnectAsync(hub.InAddress, new KitchenAnnouncement("lost_kitchen"), new DumplingSenderOptions { Reconnect = false });
         await hub.Hub.StopAsync();
 
         var error = await Assert.ThrowsAsync<DumplingHubConnectionLostException>(async () =>

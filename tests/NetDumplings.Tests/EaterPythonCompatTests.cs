@@ -1,7 +1,6 @@
 using NetDumplings.Protocol;
 using System.Diagnostics;
-using NetDumplings.Eater;
-using NetDumplings.Sending;
+using NetDumplings.Client;
 
 namespace NetDumplings.Tests;
 

@@ -1,9 +1,8 @@
 using NetDumplings.Protocol;
 using System.Net.WebSockets;
 using System.Text;
-using NetDumplings.Eater;
+using NetDumplings.Client;
 using NetDumplings.Hub;
-using NetDumplings.Sending;
 
 namespace NetDumplings.Tests;
 

@@ -1,5 +1,5 @@
 using NetDumplings.Protocol;
-using NetDumplings.Eater;
+using NetDumplings.Client;
 
 namespace NetDumplings.Tests;
 

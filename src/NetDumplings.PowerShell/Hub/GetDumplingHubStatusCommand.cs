@@ -1,6 +1,6 @@
 using NetDumplings.Protocol;
 using System.Management.Automation;
-using NetDumplings.Eater;
+using NetDumplings.Client;
 using NetDumplings.Hub;
 
 namespace NetDumplings.PowerShell.Hub;
@@ -23,11 +23,12 @@ namespace NetDumplings.PowerShell.Hub;
 /// </example>
 [Cmdlet(VerbsCommon.Get, "DumplingHubStatus")]
 [OutputType(typeof(HubStatusReport))]
-public sealed class GetDumplingHubStatusCommand : DumplingCmdlet
+public sealed class GetDumplingHubStatusCommand : HubClientCmdlet
 {
     /// <summary><para type="description">The hub's out-port (the eaters' side), as host:port or ws://host:port. Default localhost:11348.</para></summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HubAddressCompleter))]
     public string Hub { get; set; } = $"{HubAddress.DefaultHost}:{HubAddress.DefaultOutPort}";
 
     /// <summary><para type="description">Return every status dumpling as it arrives, until stopped, instead of just the next one.</para></summary>
@@ -44,34 +45,27 @@ public sealed class GetDumplingHubStatusCommand : DumplingCmdlet
     [ValidateNotNullOrEmpty]
     public string EaterName { get; set; } = "Get-DumplingHubStatus";
 
+    protected override HubRole Role => HubRole.Eater;
+
     protected override void EndProcessing()
     {
-        if (!HubAddress.TryParse(Hub, HubAddress.DefaultOutPort, out var address, out var addressError))
-            ThrowTerminatingError(new ArgumentException(addressError), "InvalidHubAddress", ErrorCategory.InvalidArgument, Hub,
-                "Give the hub's out-port as host:port (e.g. localhost:11348) or ws://host:port.");
-
+        var address = ParseHub(Hub);
         var eater = new DumplingEater(new DumplingEaterOptions
         {
-            Hub = address!,
+            Hub = address,
             EaterName = EaterName,
             Chefs = [HubStatusReport.ChefName],
             Count = Watch ? null : 1,
             Reconnect = Watch,
         });
-        // The eater's events arrive on whatever thread runs its async code; they are written here.
-        var reports = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        eater.Event += (_, e) => reports.Enqueue(e.Message);
-        using var gap = CancellationTokenSource.CreateLinkedTokenSource(CancelToken);
-        var enumerator = eater.EatAsync(gap.Token).GetAsyncEnumerator(gap.Token);
+        eater.Event += QueueEvent;
+        var pump = new EaterPump(eater, CancelToken);
         try
         {
-            while (true)
+            while (pump.MoveNext(TimeSpan.FromSeconds(Timeout), WriteQueuedEvents))
             {
-                gap.CancelAfter(TimeSpan.FromSeconds(Timeout));
-                var more = enumerator.MoveNextAsync().AsTask().GetAwaiter().GetResult();
-                while (reports.TryDequeue(out var report)) WriteVerbose(report);
-                if (!more) return;
-                var dumpling = enumerator.Current;
+                WriteQueuedEvents();
+                var dumpling = pump.Current;
                 if (!HubStatusReport.IsStatus(dumpling)) continue; // a kitchen's dumpling under the same chef name
                 try
                 {
@@ -82,25 +76,24 @@ public sealed class GetDumplingHubStatusCommand : DumplingCmdlet
                     WriteError(e, "InvalidStatusDumpling", ErrorCategory.InvalidData, dumpling.Json);
                 }
             }
+            WriteQueuedEvents();
+            if (pump.TimedOut)
+                ThrowTerminatingError(new TimeoutException($"The hub at {address} sent no status dumpling within {Timeout} s."), "NoHubStatus",
+                    ErrorCategory.OperationTimeout, address.ToString(),
+                    "A hub started with -StatusInterval 0 sends none; otherwise raise -Timeout above its status interval.");
         }
         catch (OperationCanceledException) when (CancelToken.IsCancellationRequested)
         {
             // Ctrl+C or Select-Object -First: the eater closed with 4101.
         }
-        catch (OperationCanceledException)
+        catch (IOException e) when (e is DumplingHubUnreachableException or DumplingHubRefusedException or DumplingHubConnectionLostException)
         {
-            ThrowTerminatingError(new TimeoutException($"The hub at {address} sent no status dumpling within {Timeout} s."), "NoHubStatus",
-                ErrorCategory.OperationTimeout, address!.ToString(),
-                "A hub started with -StatusInterval 0 sends none; otherwise raise -Timeout above its status interval.");
-        }
-        catch (DumplingHubUnreachableException e)
-        {
-            ThrowTerminatingError(e, "HubUnreachable", ErrorCategory.ConnectionError, e.Address,
-                $"Check that a hub is running at {e.Address} (start one with Start-DumplingHub) and that -Hub names its out-port (default 11348).");
+            WriteQueuedEvents();
+            ThrowTerminatingError(HubErrorRecord(e));
         }
         finally
         {
-            enumerator.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            pump.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
         }
     }
 }

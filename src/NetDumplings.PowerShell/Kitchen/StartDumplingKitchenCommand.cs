@@ -17,7 +17,7 @@ namespace NetDumplings.PowerShell;
 [OutputType(typeof(KitchenStatistics), ParameterSetName = [ToHubSet])]
 [OutputType(typeof(Dumpling), ParameterSetName = [NoHubSet])]
 [OutputType(typeof(Job2))]
-public sealed class StartDumplingKitchenCommand : DumplingCmdlet
+public sealed class StartDumplingKitchenCommand : HubClientCmdlet
 {
     private const string ToHubSet = "ToHub";
     private const string NoHubSet = "NoHub";
@@ -61,6 +61,7 @@ public sealed class StartDumplingKitchenCommand : DumplingCmdlet
     /// <summary><para type="description">The hub's in-port address: host:port or ws://host:port. Default localhost:11347.</para></summary>
     [Parameter(ParameterSetName = ToHubSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HubAddressCompleter))]
     public string Hub { get; set; } = $"{HubAddress.DefaultHost}:{HubAddress.DefaultInPort}";
 
     /// <summary><para type="description">Write the dumplings to the pipeline instead of sending them to a hub.</para></summary>
@@ -75,6 +76,8 @@ public sealed class StartDumplingKitchenCommand : DumplingCmdlet
     /// <summary><para type="description">Run the kitchen in the background and return a job (Receive-Job, Stop-Job).</para></summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
+
+    protected override HubRole Role => HubRole.Kitchen;
 
     protected override void EndProcessing()
     {
@@ -91,13 +94,7 @@ public sealed class StartDumplingKitchenCommand : DumplingCmdlet
             PokeInterval = TimeSpan.FromSeconds(PokeInterval),
         };
         var chefs = ResolveChefs();
-        HubAddress? hub = null;
-        if (!NoHub)
-        {
-            if (!HubAddress.TryParse(Hub, HubAddress.DefaultInPort, out hub, out var error))
-                ThrowTerminatingError(new ArgumentException(error), "InvalidHubAddress", ErrorCategory.InvalidArgument, Hub,
-                    "Give the hub as host:port, e.g. localhost:11347.");
-        }
+        var hub = NoHub ? null : ParseHub(Hub);
 
         var kitchen = hub is null ? new DumplingKitchen(options, chefs) : new DumplingKitchen(options, chefs, hub);
         try
@@ -159,7 +156,7 @@ public sealed class StartDumplingKitchenCommand : DumplingCmdlet
         }
         if (CancelToken.IsCancellationRequested) return;
         kitchen.Completion.GetAwaiter().GetResult();
-        DrainNotices(kitchen);
+        DrainNotices(kitchen, skipHubFailure: true);
         if (progress is not null)
         {
             progress.RecordType = ProgressRecordType.Completed;
@@ -171,12 +168,15 @@ public sealed class StartDumplingKitchenCommand : DumplingCmdlet
             WriteInformation(new InformationRecord(stats, "Start-DumplingKitchen") { Tags = { "Statistics" } });
         else
             WriteObject(stats);
+        // A hub that refused the kitchen (a wrong port) ends it at once: that is the cmdlet's failure.
+        if (kitchen.HubFailure is { } failure) ThrowTerminatingError(HubErrorRecord(failure));
     }
 
-    private void DrainNotices(DumplingKitchen kitchen)
+    private void DrainNotices(DumplingKitchen kitchen, bool skipHubFailure = true)
     {
         while (kitchen.Notices.TryRead(out var notice))
         {
+            if (skipHubFailure && notice.Error is not null && notice.Error == kitchen.HubFailure) continue; // written as the terminating error
             switch (notice.Level)
             {
                 case KitchenNoticeLevel.Error: WriteError(KitchenErrors.Record(notice)); break;

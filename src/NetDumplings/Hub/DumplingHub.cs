@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 
+using NetDumplings.WebSockets;
+
 namespace NetDumplings.Hub;
 
 /// <summary>
@@ -154,10 +156,10 @@ public sealed class DumplingHub : IAsyncDisposable
             {
                 CountRefused();
                 Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: the hub is at its limit of {Options.MaxConnections} connections.");
-                await WebSocketHandshake.RefuseAsync(network, 503, "Service Unavailable", $"The hub is at its limit of {Options.MaxConnections} connections.", handshakeTimeout.Token);
+                await ServerHandshake.RefuseAsync(network, 503, "Service Unavailable", $"The hub is at its limit of {Options.MaxConnections} connections.", handshakeTimeout.Token);
                 return;
             }
-            var handshake = await WebSocketHandshake.AcceptAsync(network, handshakeTimeout.Token);
+            var handshake = await ServerHandshake.AcceptAsync(network, handshakeTimeout.Token);
             if (!handshake.Accepted)
             {
                 CountRefused();
@@ -165,7 +167,7 @@ public sealed class DumplingHub : IAsyncDisposable
                 return;
             }
 
-            var stream = new PeerStream(network, handshake.Leftover);
+            var stream = new FrameStream(network, handshake.Leftover);
             var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
             {
                 IsServer = true,

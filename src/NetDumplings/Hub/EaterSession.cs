@@ -3,13 +3,15 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
+using NetDumplings.WebSockets;
+
 namespace NetDumplings.Hub;
 
 /// <summary>
 /// An eater on the out-port: a bounded queue of frames and a sender that drains it in bursts. Its
 /// announcement may carry the filter extension (<c>chefs</c>, <c>kitchens</c>: names or wildcards).
 /// </summary>
-internal sealed class EaterSession(DumplingHub hub, WebSocket socket, PeerStream stream, IPEndPoint remote)
+internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStream stream, IPEndPoint remote)
     : HubPeer(hub, socket, stream, remote)
 {
     private const int BatchBytes = 256 * 1024;
@@ -89,7 +91,7 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, PeerStream
                 _queue.DrainTo(batch, BatchBytes);
                 if (batch.Count == 0) continue;
                 if (Socket.State != WebSocketState.Open) return;
-                await Stream.WriteFramesAsync(batch, cancel);
+                await Stream.WriteFramesAsync(batch, static f => f.Bytes, cancel);
                 Interlocked.Add(ref _sent, batch.Count);
                 Hub.CountOut(batch.Count);
             }

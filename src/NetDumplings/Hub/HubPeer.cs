@@ -2,19 +2,21 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
 
+using NetDumplings.WebSockets;
+
 namespace NetDumplings.Hub;
 
 /// <summary>What a peer's receive returned: a whole message, its close, or a message over the limit.</summary>
 internal enum ReceiveOutcome { Message, Closed, TooBig }
 
 /// <summary>A connected kitchen or eater: its socket, WebSocket, announcement and address.</summary>
-internal abstract class HubPeer(DumplingHub hub, WebSocket socket, PeerStream stream, IPEndPoint remote)
+internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream stream, IPEndPoint remote)
 {
     private byte[] _buffer = new byte[4096];
 
     protected DumplingHub Hub { get; } = hub;
     public WebSocket Socket { get; } = socket;
-    public PeerStream Stream { get; } = stream;
+    public FrameStream Stream { get; } = stream;
     public IPEndPoint Remote { get; } = remote;
 
     /// <summary>The peer's announcement, as it sent it (kitchen info or eater name and filters).</summary>

@@ -2,10 +2,12 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
 
+using NetDumplings.WebSockets;
+
 namespace NetDumplings.Hub;
 
 /// <summary>A kitchen on the in-port: every message after its announcement is a dumpling to forward.</summary>
-internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, PeerStream stream, IPEndPoint remote)
+internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStream stream, IPEndPoint remote)
     : HubPeer(hub, socket, stream, remote)
 {
     private long _received;

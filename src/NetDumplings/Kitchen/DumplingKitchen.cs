@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using NetDumplings.Chefs;
+using NetDumplings.Client;
 using NetDumplings.Hub;
 
 namespace NetDumplings.Kitchen;
@@ -20,8 +21,7 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
     private readonly List<ChefSlot> _chefs;
     private readonly DumplingSink _sink;
     private readonly Channel<KitchenItem> _queue;
-    private readonly Channel<KitchenNotice> _notices =
-        Channel.CreateBounded<KitchenNotice>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.DropOldest });
+    private readonly Channel<KitchenNotice> _notices;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _dispatcherDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _sourcesDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -32,12 +32,19 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
     private Timer? _pokeTimer;
     private int _pokePending;
     private int _started;
-    private long _captured, _queueDrops, _processed, _pokes, _made;
+    private long _captured, _queueDrops, _processed, _pokes, _made, _noticesDropped;
     private Task? _completion;
 
     /// <summary>A kitchen that sends its dumplings to the hub at <paramref name="hub"/>.</summary>
     public DumplingKitchen(DumplingKitchenOptions options, IEnumerable<DumplingChef> chefs, HubAddress hub)
-        : this(options, chefs, sinkFactory: k => new HubSender(hub, options.OutboxCapacity, options.Backoff, k.Notify)) { }
+        : this(options, chefs, sinkFactory: k => new HubDumplingSink(new DumplingSenderOptions
+        {
+            Hub = hub,
+            OutboxCapacity = options.OutboxCapacity,
+            MaxDumplingBytes = options.MaxDumplingBytes,
+            ReconnectBackoff = options.Backoff,
+            WaitForHub = true, // a kitchen holds what it makes in its outbox until its hub is there
+        }, k.OnHubEvent)) { }
 
     /// <summary>A kitchen without a hub: read its dumplings from <see cref="Dumplings"/>.</summary>
     public DumplingKitchen(DumplingKitchenOptions options, IEnumerable<DumplingChef> chefs)
@@ -61,6 +68,9 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
             SingleReader = true,
         });
         _intake = new Intake(this);
+        // A user who reads no notices must not cost the kitchen memory: the oldest go, and are counted.
+        _notices = Channel.CreateBounded<KitchenNotice>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.DropOldest },
+            _ => Interlocked.Increment(ref _noticesDropped));
         _sink = sinkFactory(this);
     }
 
@@ -172,22 +182,38 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
 
     private Outlet? _outlet;
 
-    private byte[] Announcement()
+    private KitchenAnnouncement Announcement() => new(_options.Name)
     {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
+        Interface = _options.AnnouncedInterface,
+        Filter = _options.Filter ?? "",
+        Chefs = _chefs.Select(slot => slot.Name).ToArray(),
+        PokeInterval = _options.PokeInterval.TotalSeconds,
+    };
+
+    /// <summary>Why the kitchen stopped before its sources ended: its hub refused it (a wrong port), or null.</summary>
+    public Exception? HubFailure { get; private set; }
+
+    private void OnHubEvent(HubClientEventArgs e)
+    {
+        switch (e.Kind)
         {
-            writer.WriteStartObject();
-            writer.WriteString("kitchen_name", _options.Name);
-            writer.WriteString("interface", _options.AnnouncedInterface);
-            writer.WriteString("filter", _options.Filter ?? "");
-            writer.WriteStartArray("chefs");
-            foreach (var slot in _chefs) writer.WriteStringValue(slot.Name);
-            writer.WriteEndArray();
-            writer.WriteNumber("poke_interval", _options.PokeInterval.TotalSeconds);
-            writer.WriteEndObject();
+            case HubClientEventKind.Disconnected when e.Exception is DumplingHubRefusedException refused:
+                // Retrying cannot help; a kitchen that keeps capturing for nobody helps no one either.
+                HubFailure = refused;
+                Notify(new KitchenNotice(KitchenNoticeLevel.Error, refused.Message, Error: refused));
+                _stop.Cancel();
+                break;
+            case HubClientEventKind.Disconnected or HubClientEventKind.DumplingsLost:
+                Notify(new KitchenNotice(KitchenNoticeLevel.Warning, e.Message));
+                break;
+            case HubClientEventKind.ReconnectFailed:
+                Notify(new KitchenNotice(e.Attempt == 1 ? KitchenNoticeLevel.Warning : KitchenNoticeLevel.Verbose,
+                    $"{e.Message} Dumplings wait in the outbox."));
+                break;
+            default:
+                Notify(new KitchenNotice(KitchenNoticeLevel.Verbose, e.Message));
+                break;
         }
-        return stream.ToArray();
     }
 
     private void ReadFiles()
@@ -260,6 +286,8 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
         DumplingsMade = Interlocked.Read(ref _made),
         DumplingsSent = _sink.Sent,
         DumplingsDropped = _sink.Dropped,
+        DumplingsQueued = _sink.Queued,
+        NoticesDropped = Interlocked.Read(ref _noticesDropped),
         HubConnected = _sink.Connected,
         HubConnects = _sink.Connects,
         Chefs = _chefs.Select(c => c.Snapshot()).ToList(),

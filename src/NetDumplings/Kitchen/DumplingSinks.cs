@@ -1,41 +1,110 @@
 using System.Threading.Channels;
+using NetDumplings.Client;
+using NetDumplings.Protocol;
 
 namespace NetDumplings.Kitchen;
 
 /// <summary>Where a kitchen's dumplings go: a hub, or a local consumer. Posting is safe from any thread.</summary>
 internal abstract class DumplingSink
 {
-    protected readonly Channel<Dumpling> Outbox;
-    private long _sent;
-    private long _dropped;
+    /// <summary>Dumplings delivered (to the hub, or taken by the local consumer).</summary>
+    public abstract long Sent { get; }
 
-    protected DumplingSink(int capacity)
+    /// <summary>Dumplings lost, and counted: outbox full, too large, or held when the kitchen gave up delivering.</summary>
+    public abstract long Dropped { get; }
+
+    /// <summary>Dumplings made but neither delivered nor dropped yet.</summary>
+    public abstract long Queued { get; }
+
+    public virtual bool Connected => true;
+    public virtual long Connects => 0;
+
+    /// <summary>Posts without waiting: when the outbox is full the dumpling is dropped and counted (live capture).</summary>
+    public abstract void Offer(Dumpling dumpling);
+
+    /// <summary>Posts, waiting for room (file replay: slow down rather than lose dumplings).</summary>
+    public abstract void Put(Dumpling dumpling, CancellationToken cancellationToken);
+
+    public abstract void Start(KitchenAnnouncement announcement);
+
+    /// <summary>No more dumplings: deliver what is held (up to <paramref name="drainTimeout"/>), then close.</summary>
+    public abstract Task CompleteAsync(TimeSpan drainTimeout, bool cancelledByUser);
+}
+
+/// <summary>A kitchen's dumplings to a hub, through the one client stack's sender (outbox, reconnect, acknowledgements).</summary>
+internal sealed class HubDumplingSink(DumplingSenderOptions options, Action<HubClientEventArgs> onEvent) : DumplingSink
+{
+    private DumplingSender? _sender;
+    private long _notTaken; // Put after the sender stopped for good
+
+    public override long Sent => _sender?.Sent ?? 0;
+    public override long Dropped => (_sender?.Dropped ?? 0) + Interlocked.Read(ref _notTaken);
+    public override long Queued => _sender?.Queued ?? 0;
+    public override bool Connected => _sender?.Connected ?? false;
+    public override long Connects => _sender?.Connects ?? 0;
+
+    /// <summary>Why the sender stopped for good (a refusal: wrong port), if it did.</summary>
+    public Exception? Failure => _sender?.Failure;
+
+    public override void Start(KitchenAnnouncement announcement) =>
+        _sender = DumplingSender.Start(announcement, options, (_, e) => onEvent(e));
+
+    public override void Offer(Dumpling dumpling) => _sender!.TryOffer(dumpling);
+
+    public override void Put(Dumpling dumpling, CancellationToken cancellationToken)
     {
-        Outbox = Channel.CreateBounded<Dumpling>(new BoundedChannelOptions(capacity)
+        try
+        {
+            var send = _sender!.SendAsync(dumpling, cancellationToken);
+            if (!send.IsCompletedSuccessfully) send.AsTask().GetAwaiter().GetResult();
+        }
+        catch (DumplingTooLargeException)
+        {
+            _sender!.TryOffer(dumpling); // counts it as dropped and reports it
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            Interlocked.Increment(ref _notTaken);
+        }
+    }
+
+    public override Task CompleteAsync(TimeSpan drainTimeout, bool cancelledByUser) =>
+        _sender?.CompleteAsync(drainTimeout, cancelledByUser) ?? Task.CompletedTask;
+}
+
+/// <summary>Dumplings for a consumer in this process (the cmdlet without a hub): a channel it drains.</summary>
+internal sealed class LocalDumplingSink : DumplingSink
+{
+    private readonly Channel<Dumpling> _outbox;
+    private long _sent, _dropped;
+
+    public LocalDumplingSink(int capacity)
+    {
+        _outbox = Channel.CreateBounded<Dumpling>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
+        Reader = new CountingReader(this);
     }
 
-    public long Sent => Interlocked.Read(ref _sent);
-    public long Dropped => Interlocked.Read(ref _dropped);
-    public virtual bool Connected => true;
-    public virtual long Connects => 0;
+    public ChannelReader<Dumpling> Reader { get; }
 
-    /// <summary>Posts without waiting: when the outbox is full the dumpling is dropped and counted.</summary>
-    public void Offer(Dumpling dumpling)
+    public override long Sent => Interlocked.Read(ref _sent);
+    public override long Dropped => Interlocked.Read(ref _dropped);
+    public override long Queued => _outbox.Reader.Count;
+
+    public override void Offer(Dumpling dumpling)
     {
-        if (!Outbox.Writer.TryWrite(dumpling)) Interlocked.Increment(ref _dropped);
+        if (!_outbox.Writer.TryWrite(dumpling)) Interlocked.Increment(ref _dropped);
     }
 
-    /// <summary>Posts, waiting for room (file replay: slow down rather than lose dumplings).</summary>
-    public void Put(Dumpling dumpling, CancellationToken cancellationToken)
+    public override void Put(Dumpling dumpling, CancellationToken cancellationToken)
     {
-        if (Outbox.Writer.TryWrite(dumpling)) return;
+        if (_outbox.Writer.TryWrite(dumpling)) return;
         try
         {
-            Outbox.Writer.WriteAsync(dumpling, cancellationToken).AsTask().GetAwaiter().GetResult();
+            _outbox.Writer.WriteAsync(dumpling, cancellationToken).AsTask().GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
         {
@@ -43,51 +112,29 @@ internal abstract class DumplingSink
         }
     }
 
-    protected void CountSent(long count = 1) => Interlocked.Add(ref _sent, count);
-    protected void CountDropped(long count) => Interlocked.Add(ref _dropped, count);
-
-    public abstract void Start(byte[] announcement);
-
-    /// <summary>No more dumplings: deliver what is held (up to <paramref name="drainTimeout"/>), then close.</summary>
-    public abstract Task CompleteAsync(TimeSpan drainTimeout, bool cancelledByUser);
-}
-
-/// <summary>Dumplings for a consumer in this process (the cmdlet without a hub): a channel it drains.</summary>
-internal sealed class LocalDumplingSink : DumplingSink
-{
-    private readonly Channel<Dumpling> _delivered;
-
-    public LocalDumplingSink(int capacity) : base(capacity)
-    {
-        // The outbox itself is what the consumer reads; "sent" counts what it took.
-        _delivered = Outbox;
-        Reader = new CountingReader(this);
-    }
-
-    public ChannelReader<Dumpling> Reader { get; }
-
-    public override void Start(byte[] announcement) { }
+    public override void Start(KitchenAnnouncement announcement) { }
 
     public override Task CompleteAsync(TimeSpan drainTimeout, bool cancelledByUser)
     {
-        _delivered.Writer.TryComplete();
+        _outbox.Writer.TryComplete();
         return Task.CompletedTask;
     }
 
+    // "Sent" counts what the consumer took.
     private sealed class CountingReader(LocalDumplingSink sink) : ChannelReader<Dumpling>
     {
-        public override Task Completion => sink._delivered.Reader.Completion;
+        public override Task Completion => sink._outbox.Reader.Completion;
         public override bool CanCount => true;
-        public override int Count => sink._delivered.Reader.Count;
+        public override int Count => sink._outbox.Reader.Count;
 
         public override bool TryRead(out Dumpling item)
         {
-            if (!sink._delivered.Reader.TryRead(out item!)) return false;
-            sink.CountSent();
+            if (!sink._outbox.Reader.TryRead(out item!)) return false;
+            Interlocked.Increment(ref sink._sent);
             return true;
         }
 
         public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
-            sink._delivered.Reader.WaitToReadAsync(cancellationToken);
+            sink._outbox.Reader.WaitToReadAsync(cancellationToken);
     }
 }

@@ -17,6 +17,10 @@ public sealed record KitchenStatistics
     public long DumplingsSent { get; init; }
     /// <summary>Dumplings lost: outbox full, or still there when the kitchen gave up draining it.</summary>
     public long DumplingsDropped { get; init; }
+    /// <summary>Dumplings made but not yet delivered: made = sent + dropped + queued.</summary>
+    public long DumplingsQueued { get; init; }
+    /// <summary>Notices (warnings, chef errors) nobody read in time, so the oldest were dropped.</summary>
+    public long NoticesDropped { get; init; }
     public bool HubConnected { get; init; }
     public long HubConnects { get; init; }
     public IReadOnlyList<ChefStatistics> Chefs { get; init; } = [];
@@ -25,7 +29,7 @@ public sealed record KitchenStatistics
 
     public override string ToString() =>
         $"{KitchenName}: {PacketsCaptured} packets captured, {PacketsProcessed} processed ({PacketsPerSecond:0} /s), " +
-        $"{KernelDrops} kernel drops, {QueueDrops} queue drops; dumplings {DumplingsMade} made, {DumplingsSent} sent, {DumplingsDropped} dropped; " +
+        $"{KernelDrops} kernel drops, {QueueDrops} queue drops; dumplings {DumplingsMade} made, {DumplingsSent} sent, {DumplingsDropped} dropped, {DumplingsQueued} queued; " +
         string.Join(", ", Chefs.Select(c => $"{c.Name} {c.Packets} packets/{c.Errors} errors"));
 }
 

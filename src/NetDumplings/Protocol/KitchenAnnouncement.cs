@@ -10,6 +10,16 @@ public sealed record KitchenAnnouncement(string KitchenName)
     public IReadOnlyList<string> Chefs { get; init; } = [];
     public double PokeInterval { get; init; }
 
+    /// <summary>
+    /// Extension: ask the hub to acknowledge what it has taken (<c>{"ack": n}</c>, n messages so far on
+    /// this connection), so a sender can resend exactly what a lost connection did not deliver. An
+    /// original hub ignores the key and sends nothing.
+    /// </summary>
+    public bool Acknowledge { get; init; }
+
+    /// <summary>The announcement key that asks for acknowledgements, and the key of the hub's acknowledgement.</summary>
+    public const string AcknowledgementKey = "ack";
+
     public byte[] ToUtf8Json()
     {
         using var stream = new MemoryStream();
@@ -23,6 +33,7 @@ public sealed record KitchenAnnouncement(string KitchenName)
             foreach (var chef in Chefs) writer.WriteStringValue(chef);
             writer.WriteEndArray();
             writer.WriteNumber("poke_interval", PokeInterval);
+            if (Acknowledge) writer.WriteBoolean(AcknowledgementKey, true);
             writer.WriteEndObject();
         }
         return stream.ToArray();

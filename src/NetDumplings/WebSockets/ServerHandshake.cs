@@ -1,17 +1,20 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace NetDumplings.Hub;
+namespace NetDumplings.WebSockets;
 
 /// <summary>
 /// The server side of the RFC 6455 opening handshake, small enough to read in one go: the hub runs
 /// inside pwsh where ASP.NET Core is absent, and a TcpListener of our own is what gives us
 /// KeepAliveTimeout and one buffered writer per eater (DESIGN.md §4).
 /// </summary>
-internal static class WebSocketHandshake
+internal static class ServerHandshake
 {
     private const int MaxRequestBytes = 16 * 1024;
     private static readonly byte[] HeaderEnd = "\r\n\r\n"u8.ToArray();
+
+    /// <summary>RFC 6455 1.3: the GUID both sides hash with the key.</summary>
+    internal const string AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
     /// <summary>The outcome: either accepted (with any bytes the client sent after its request) or refused (answered with an HTTP error).</summary>
     internal readonly record struct Result(bool Accepted, string? Path, string? Refusal, ReadOnlyMemory<byte> Leftover);
@@ -65,7 +68,7 @@ internal static class WebSocketHandshake
             return await RefuseAsync(stream, 400, "Bad Request", "The request has no valid Sec-WebSocket-Key.", cancel);
 
         // permessage-deflate is declined: every peer works without it (PROTOCOL.md), and it costs CPU per eater.
-        var accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+        var accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + AcceptGuid)));
         var response = $"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n";
         await stream.WriteAsync(Encoding.ASCII.GetBytes(response), cancel);
         await stream.FlushAsync(cancel);

@@ -1,15 +1,14 @@
-using System.Net.Sockets;
-
-namespace NetDumplings.Hub;
+namespace NetDumplings.WebSockets;
 
 /// <summary>
-/// The stream under a peer's WebSocket. Reads first return any bytes that arrived with the handshake,
-/// and are buffered.
-/// Writes are serialised by one lock so that the hub can write many pre-built frames to an eater in
-/// one buffered burst (one syscall for a whole drained queue) between the control frames (pong, ping,
-/// close) that the WebSocket writes itself, each of which arrives here as one whole write.
+/// The one stream under every WebSocket we open or accept (hub peers and hub clients alike).
+/// Reads first return any bytes that arrived with the handshake, and small reads are buffered: the
+/// WebSocket reads a frame header, then its payload, so one socket read serves many small frames.
+/// Writes are serialised by one lock, so that whole bursts of frames we built ourselves (one write
+/// for many dumplings) never interleave with the control frames (ping, pong, close) that the
+/// WebSocket object writes, each of which arrives here as one whole write.
 /// </summary>
-internal sealed class PeerStream(NetworkStream inner, ReadOnlyMemory<byte> leftover) : Stream
+public sealed class FrameStream(Stream inner, ReadOnlyMemory<byte> leftover) : Stream
 {
     private const int BurstBytes = 64 * 1024;
     private const int ReadBufferBytes = 16 * 1024;
@@ -17,6 +16,9 @@ internal sealed class PeerStream(NetworkStream inner, ReadOnlyMemory<byte> lefto
     private ReadOnlyMemory<byte> _leftover = leftover;
     private byte[]? _burst;
     private byte[]? _readBuffer;
+
+    /// <summary>The transport underneath (a NetworkStream, or an SslStream over one).</summary>
+    public Stream Inner => inner;
 
     /// <summary>Called when every buffered byte has been read and the next read will wait on the socket.</summary>
     public Action? BeforeSocketRead { get; set; }
@@ -38,11 +40,9 @@ internal sealed class PeerStream(NetworkStream inner, ReadOnlyMemory<byte> lefto
         }
         BeforeSocketRead?.Invoke();
         if (buffer.Length >= ReadBufferBytes)
-            return await inner.ReadAsync(buffer, cancellationToken);
-        // The WebSocket reads a frame header, then its payload, in small reads; one socket read
-        // here serves many small frames (a kitchen's dumplings arrive back to back).
+            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         var readBuffer = _readBuffer ??= new byte[ReadBufferBytes];
-        var read = await inner.ReadAsync(readBuffer, cancellationToken);
+        var read = await inner.ReadAsync(readBuffer, cancellationToken).ConfigureAwait(false);
         if (read == 0) return 0;
         var copied = Math.Min(read, buffer.Length);
         readBuffer.AsSpan(0, copied).CopyTo(buffer.Span);
@@ -50,12 +50,19 @@ internal sealed class PeerStream(NetworkStream inner, ReadOnlyMemory<byte> lefto
         return copied;
     }
 
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        await _writeLock.WaitAsync(cancellationToken);
-        try { await inner.WriteAsync(buffer, cancellationToken); }
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
         finally { _writeLock.Release(); }
     }
 
@@ -64,32 +71,33 @@ internal sealed class PeerStream(NetworkStream inner, ReadOnlyMemory<byte> lefto
 
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
-    /// <summary>Writes whole pre-built frames, coalesced into as few socket writes as their size allows.</summary>
-    public async ValueTask WriteFramesAsync(IReadOnlyList<HubFrame> frames, CancellationToken cancellationToken)
+    /// <summary>Writes whole pre-built frames, coalesced into as few transport writes as their size allows.</summary>
+    public async ValueTask WriteFramesAsync<T>(IReadOnlyList<T> frames, Func<T, byte[]> bytesOf, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var burst = _burst ??= new byte[BurstBytes];
             var used = 0;
-            foreach (var frame in frames)
+            for (var i = 0; i < frames.Count; i++)
             {
-                var bytes = frame.Bytes;
+                var bytes = bytesOf(frames[i]);
                 if (bytes.Length > BurstBytes)
                 {
-                    if (used > 0) { await inner.WriteAsync(burst.AsMemory(0, used), cancellationToken); used = 0; }
-                    await inner.WriteAsync(bytes, cancellationToken);
+                    if (used > 0) { await inner.WriteAsync(burst.AsMemory(0, used), cancellationToken).ConfigureAwait(false); used = 0; }
+                    await inner.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 if (used + bytes.Length > BurstBytes)
                 {
-                    await inner.WriteAsync(burst.AsMemory(0, used), cancellationToken);
+                    await inner.WriteAsync(burst.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
                     used = 0;
                 }
                 bytes.CopyTo(burst.AsSpan(used));
                 used += bytes.Length;
             }
-            if (used > 0) await inner.WriteAsync(burst.AsMemory(0, used), cancellationToken);
+            if (used > 0) await inner.WriteAsync(burst.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
+            await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         finally { _writeLock.Release(); }
     }

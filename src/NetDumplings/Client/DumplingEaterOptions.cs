@@ -1,0 +1,37 @@
+using NetDumplings.Protocol;
+
+namespace NetDumplings.Client;
+
+/// <summary>What a <see cref="DumplingEater"/> wants from the hub; how it connects is in <see cref="HubClientOptions"/>.</summary>
+public sealed record DumplingEaterOptions : HubClientOptions
+{
+    public DumplingEaterOptions() => Hub = new HubAddress(HubAddress.DefaultHost, HubAddress.DefaultOutPort);
+
+    /// <summary>The <c>eater_name</c> the hub shows in its status dumplings.</summary>
+    public string EaterName { get; init; } = "netdumplings_eater";
+
+    /// <summary>Chef names (wildcards allowed); empty = every chef.</summary>
+    public IReadOnlyList<string> Chefs { get; init; } = [];
+
+    /// <summary>Kitchen names (wildcards allowed); empty = every kitchen, including the hub's own (null) one.</summary>
+    public IReadOnlyList<string> Kitchens { get; init; } = [];
+
+    /// <summary>Only dumplings of this driver; null = both.</summary>
+    public DumplingDriver? Driver { get; init; }
+
+    /// <summary>Stop after this many matching dumplings, closing with 4102; null = never.</summary>
+    public long? Count { get; init; }
+
+    /// <summary>
+    /// Send the <c>chefs</c>/<c>kitchens</c> filter extension (names and wildcards) in the
+    /// announcement, so a NetDumplings hub sends only what is wanted; the eater filters on its side
+    /// in every case, since an original hub ignores the extension.
+    /// </summary>
+    public bool HubSideFilter { get; init; } = true;
+
+    /// <summary>
+    /// Dumplings decoded ahead of the consumer. When it is full the eater stops reading the socket,
+    /// so a slow consumer slows the hub's sending to it (TCP) instead of losing anything here.
+    /// </summary>
+    public int ReadAhead { get; init; } = 4096;
+}
