@@ -155,6 +155,29 @@ public class DumplingHubTests
     }
 
     [Fact]
+    public async Task ForwardsSmallDumplingsThatFollowABigOne()
+    {
+        // The peer's receive buffer grows for a big message and shrinks again later: the small
+        // message read right after the big one must still be forwarded, not a shrunk empty buffer.
+        await using var hub = await StartHubAsync();
+        using var eater = await EaterAsync(hub);
+        using var kitchen = await KitchenAsync(hub);
+        string[] sent =
+        [
+            Dumpling("A", "k", 1),
+            Dumpling("B", "k", 2, new string('b', 300 * 1000)),
+            Dumpling("C", "k", 3),
+            Dumpling("D", "k", 4),
+            Dumpling("E", "k", 5),
+        ];
+        foreach (var d in sent) await SendTextAsync(kitchen, d);
+        foreach (var expected in sent)
+            Assert.Equal(expected, (await ReceiveAsync(eater))!.Value.Text);
+        Assert.Equal(5, hub.DumplingsIn);
+        Assert.Equal(0, hub.GetStatus().InvalidDumplings);
+    }
+
+    [Fact]
     public async Task AcceptsAMessageJustUnderTheLimit()
     {
         await using var hub = await StartHubAsync(new DumplingHubOptions { MaxMessageBytes = 64 * 1024 });

@@ -40,6 +40,9 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, PeerStream st
     protected async Task<ReceiveOutcome> ReceiveAsync(CancellationToken cancel)
     {
         var limit = Hub.Options.MaxMessageBytes;
+        // A big message once should not pin a big buffer for the life of the connection; shrink only
+        // here, once the caller has finished with the last message, which still lives in the buffer.
+        if (_buffer.Length > 256 * 1024 && MessageLength < 4096) _buffer = new byte[4096];
         var length = 0;
         while (true)
         {
@@ -56,8 +59,6 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, PeerStream st
             {
                 MessageLength = length;
                 MessageType = result.MessageType;
-                // A big message once should not pin a big buffer for the life of the connection.
-                if (_buffer.Length > 256 * 1024 && length < 4096) _buffer = new byte[4096];
                 return ReceiveOutcome.Message;
             }
         }
