@@ -50,6 +50,22 @@ public class DumplingHubTests
     }
 
     [Fact]
+    public async Task CountsALoneSurrogateInTheEnvelopeAsInvalidAndKeepsTheKitchen()
+    {
+        await using var hub = await StartHubAsync();
+        using var eater = await EaterAsync(hub);
+        using var kitchen = await KitchenAsync(hub);
+        await SendTextAsync(kitchen, Dumpling("\\udc00", "test_kitchen", 1));
+        await SendTextAsync(kitchen, Dumpling("C", "\\ud800", 2));
+        await SendTextAsync(kitchen, Dumpling("GoodChef", "test_kitchen", 3));
+        Assert.Equal("GoodChef", ChefOf((await ReceiveAsync(eater))!.Value.Text));
+        Assert.Equal(WebSocketState.Open, kitchen.State);
+        var status = hub.GetStatus();
+        Assert.Equal(2, status.InvalidDumplings);
+        Assert.Equal(2, status.Kitchens.Single().Invalid);
+    }
+
+    [Fact]
     public async Task ForwardsBinaryFramesAsBinary()
     {
         await using var hub = await StartHubAsync();
