@@ -146,6 +146,23 @@ public class DumplingHubTests
         await WaitUntilAsync(() => hub.GetStatus().RefusedConnections == 1, "refusal counted");
     }
 
+    [Theory]
+    [InlineData(true, """{"kitchen_name":"\udc00"}""")]
+    [InlineData(true, """{"kitchen_name":"k","chefs":["\ud800"]}""")]
+    [InlineData(false, """{"eater_name":"e","chefs":["\udc00"]}""")]
+    public async Task RefusesAnAnnouncementWithALoneSurrogateAndKeepsSendingStatus(bool kitchen, string announcement)
+    {
+        await using var hub = await StartHubAsync(new DumplingHubOptions { StatusInterval = TimeSpan.FromMilliseconds(100) });
+        using var watcher = await EaterAsync(hub, "watcher");
+        using var ws = await ConnectAsync(kitchen ? hub.InEndPoint : hub.OutEndPoint, announcement);
+        var (status, description) = await ReceiveCloseAsync(ws);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
+        Assert.Contains("not Unicode text", description);
+        await WaitUntilAsync(() => hub.GetStatus().RefusedConnections == 1, "refusal counted");
+        // The status loop copies every announcement: it must still run after the refusal.
+        await ReceiveMatchingAsync(watcher, t => ChefOf(t) == "SystemStatusChef" && t.Contains("\"total_refused_connections\":1"));
+    }
+
     [Fact]
     public async Task ClosesAPeerThatNeverAnnounces()
     {

@@ -93,6 +93,8 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, PeerStream st
                 problem = $"the announcement must be a JSON object with '{NameKey}'";
             else if (!doc.RootElement.TryGetProperty(NameKey, out _))
                 problem = $"the announcement has no '{NameKey}'";
+            else if (!IsUnicodeText(doc.RootElement))
+                problem = "the announcement holds an escape that is not Unicode text (a lone surrogate such as \\udc00)";
             else
                 Announcement = doc.RootElement.Clone();
         }
@@ -105,6 +107,24 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, PeerStream st
         Hub.Report(HubLogLevel.Warning, $"Refused {Role} at {Remote}: {problem}.");
         await CloseAsync(WebSocketCloseStatus.PolicyViolation, problem);
         return false;
+    }
+
+    /// <summary>
+    /// False when a string or key holds an escaped lone surrogate: valid JSON, but reading it as text
+    /// throws, which would end this peer's session and every status dumpling that copies the announcement.
+    /// </summary>
+    private static bool IsUnicodeText(JsonElement announcement)
+    {
+        try
+        {
+            using var check = new Utf8JsonWriter(System.IO.Stream.Null);
+            announcement.WriteTo(check);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     protected async Task RefuseTooBigAsync()
