@@ -169,6 +169,11 @@ public class DumplingCodecTests
         { """{"metadata": {"chef":"c","kitchen":"k","creation_time":1,"driver":"packet"}}""", "no 'payload'" },
         { """{"metadata": {"chef":"c","kitchen":"k","creation_time":1,"driver":"packet"}, "payload": 1} {}""", "not valid JSON" },
         { """{"metadata": {"chef":"c","kitchen":"k","creation_time":1,"driver":"packet"}, "payload": 1}}""", "not valid JSON" },
+        // Well-formed JSON escapes that are no Unicode text (a lone surrogate): rejected, never thrown.
+        { """{"metadata": {"chef":"\udc00","kitchen":"k","creation_time":1,"driver":"packet"}, "payload": 1}""", "'metadata.chef' is not Unicode text" },
+        { """{"metadata": {"chef":"c","kitchen":"k\ud800","creation_time":1,"driver":"packet"}, "payload": 1}""", "'metadata.kitchen' is not Unicode text" },
+        { """{"metadata": {"chef":"c","kitchen":"k","creation_time":1,"driver":"\udc00"}, "payload": 1}""", "not Unicode text" },
+        { """{"\udc00\udc00": 1, "metadata": {"chef":"c","kitchen":"k","creation_time":1,"driver":"packet"}, "payload": 1}""", "not Unicode text" },
     };
 
     [Theory]
@@ -207,6 +212,9 @@ public class DumplingCodecTests
     [InlineData("""{"metadata":{}}""", "no 'metadata.chef'")]
     [InlineData("""{"payload":{"metadata":{"chef":"c"}}}""", "no 'metadata'")]
     [InlineData("""{"metadata":{"chef":"c"}} x""", "not valid JSON")]
+    [InlineData("""{"metadata":{"chef":"\udc00"}}""", "'metadata.chef' is not Unicode text")]
+    [InlineData("""{"metadata":{"chef":"c","kitchen":"\udc00"}}""", "'metadata.kitchen' is not Unicode text")]
+    [InlineData("""{"metadata":{"\udc00":1,"chef":"c"}}""", "not Unicode text")]
     public void HubRuleRejects(string json, string expected)
     {
         Assert.False(DumplingCodec.TryReadEnvelope(Encoding.UTF8.GetBytes(json), out _, out _, out var error));

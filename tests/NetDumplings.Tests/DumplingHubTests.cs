@@ -50,6 +50,22 @@ public class DumplingHubTests
     }
 
     [Fact]
+    public async Task CountsALoneSurrogateInTheEnvelopeAsInvalidAndKeepsTheKitchen()
+    {
+        await using var hub = await StartHubAsync();
+        using var eater = await EaterAsync(hub);
+        using var kitchen = await KitchenAsync(hub);
+        await SendTextAsync(kitchen, Dumpling("\\udc00", "test_kitchen", 1));
+        await SendTextAsync(kitchen, Dumpling("C", "\\ud800", 2));
+        await SendTextAsync(kitchen, Dumpling("GoodChef", "test_kitchen", 3));
+        Assert.Equal("GoodChef", ChefOf((await ReceiveAsync(eater))!.Value.Text));
+        Assert.Equal(WebSocketState.Open, kitchen.State);
+        var status = hub.GetStatus();
+        Assert.Equal(2, status.InvalidDumplings);
+        Assert.Equal(2, status.Kitchens.Single().Invalid);
+    }
+
+    [Fact]
     public async Task ForwardsBinaryFramesAsBinary()
     {
         await using var hub = await StartHubAsync();
@@ -130,6 +146,23 @@ public class DumplingHubTests
         await WaitUntilAsync(() => hub.GetStatus().RefusedConnections == 1, "refusal counted");
     }
 
+    [Theory]
+    [InlineData(true, """{"kitchen_name":"\udc00"}""")]
+    [InlineData(true, """{"kitchen_name":"k","chefs":["\ud800"]}""")]
+    [InlineData(false, """{"eater_name":"e","chefs":["\udc00"]}""")]
+    public async Task RefusesAnAnnouncementWithALoneSurrogateAndKeepsSendingStatus(bool kitchen, string announcement)
+    {
+        await using var hub = await StartHubAsync(new DumplingHubOptions { StatusInterval = TimeSpan.FromMilliseconds(100) });
+        using var watcher = await EaterAsync(hub, "watcher");
+        using var ws = await ConnectAsync(kitchen ? hub.InEndPoint : hub.OutEndPoint, announcement);
+        var (status, description) = await ReceiveCloseAsync(ws);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
+        Assert.Contains("not Unicode text", description);
+        await WaitUntilAsync(() => hub.GetStatus().RefusedConnections == 1, "refusal counted");
+        // The status loop copies every announcement: it must still run after the refusal.
+        await ReceiveMatchingAsync(watcher, t => ChefOf(t) == "SystemStatusChef" && t.Contains("\"total_refused_connections\":1"));
+    }
+
     [Fact]
     public async Task ClosesAPeerThatNeverAnnounces()
     {
@@ -152,6 +185,29 @@ public class DumplingHubTests
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, status);
         Assert.Equal(0, hub.DumplingsIn);
         Assert.Equal(WebSocketState.Open, eater.State);
+    }
+
+    [Fact]
+    public async Task ForwardsSmallDumplingsThatFollowABigOne()
+    {
+        // The peer's receive buffer grows for a big message and shrinks again later: the small
+        // message read right after the big one must still be forwarded, not a shrunk empty buffer.
+        await using var hub = await StartHubAsync();
+        using var eater = await EaterAsync(hub);
+        using var kitchen = await KitchenAsync(hub);
+        string[] sent =
+        [
+            Dumpling("A", "k", 1),
+            Dumpling("B", "k", 2, new string('b', 300 * 1000)),
+            Dumpling("C", "k", 3),
+            Dumpling("D", "k", 4),
+            Dumpling("E", "k", 5),
+        ];
+        foreach (var d in sent) await SendTextAsync(kitchen, d);
+        foreach (var expected in sent)
+            Assert.Equal(expected, (await ReceiveAsync(eater))!.Value.Text);
+        Assert.Equal(5, hub.DumplingsIn);
+        Assert.Equal(0, hub.GetStatus().InvalidDumplings);
     }
 
     [Fact]

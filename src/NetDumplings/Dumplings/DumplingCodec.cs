@@ -124,7 +124,9 @@ public static class DumplingCodec
                             sawChef = true;
                             reader.Read();
                             if (reader.TokenType == JsonTokenType.String)
-                                fields.Chef = reader.GetString();
+                            {
+                                if (!TryGetString(ref reader, "metadata.chef", out fields.Chef, out error)) return false;
+                            }
                             else if (strict)
                                 return Fail(out error, $"'metadata.chef' must be a string, but it is {Describe(reader.TokenType)}");
                             else
@@ -138,7 +140,9 @@ public static class DumplingCodec
                         {
                             reader.Read();
                             if (reader.TokenType == JsonTokenType.String)
-                                fields.Kitchen = reader.GetString();
+                            {
+                                if (!TryGetString(ref reader, "metadata.kitchen", out fields.Kitchen, out error)) return false;
+                            }
                             else if (reader.TokenType == JsonTokenType.Null)
                                 fields.Kitchen = null;
                             else if (strict)
@@ -163,7 +167,7 @@ public static class DumplingCodec
                                 fields.Driver = DumplingDriver.Interval;
                             else
                                 return Fail(out error, reader.TokenType == JsonTokenType.String
-                                    ? $"'metadata.driver' must be \"packet\" or \"interval\", but it is \"{reader.GetString()}\""
+                                    ? $"'metadata.driver' must be \"packet\" or \"interval\", but it is \"{Encoding.UTF8.GetString(reader.ValueSpan)}\""
                                     : $"'metadata.driver' must be \"packet\" or \"interval\", but it is {Describe(reader.TokenType)}");
                         }
                         else
@@ -195,6 +199,12 @@ public static class DumplingCodec
         {
             return Fail(out error, $"the message is not valid JSON: {e.Message}");
         }
+        catch (InvalidOperationException e)
+        {
+            // The reader decodes escapes when it compares a key or value; an escaped lone surrogate
+            // (\udc00) is well-formed JSON but no Unicode text, and must be an invalid dumpling, not a crash.
+            return Fail(out error, $"the message holds an escape that is not Unicode text: {e.Message}");
+        }
 
         if (!sawMetadata) return Fail(out error, "the dumpling has no 'metadata' object");
         if (!sawChef) return Fail(out error, "the dumpling has no 'metadata.chef'");
@@ -203,6 +213,21 @@ public static class DumplingCodec
         if (!sawDriver) return Fail(out error, "the dumpling has no 'metadata.driver'");
         if (!sawPayload) return Fail(out error, "the dumpling has no 'payload'");
         return true;
+    }
+
+    private static bool TryGetString(ref Utf8JsonReader reader, string field, out string? value, out string? error)
+    {
+        error = null;
+        try
+        {
+            value = reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException e)
+        {
+            value = null;
+            return Fail(out error, $"'{field}' is not Unicode text (it holds an escaped lone surrogate such as \\udc00): {e.Message}");
+        }
     }
 
     private static bool Fail(out string? error, string message)

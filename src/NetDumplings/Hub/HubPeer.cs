@@ -42,6 +42,9 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
     protected async Task<ReceiveOutcome> ReceiveAsync(CancellationToken cancel)
     {
         var limit = Hub.Options.MaxMessageBytes;
+        // A big message once should not pin a big buffer for the life of the connection; shrink only
+        // here, once the caller has finished with the last message, which still lives in the buffer.
+        if (_buffer.Length > 256 * 1024 && MessageLength < 4096) _buffer = new byte[4096];
         var length = 0;
         while (true)
         {
@@ -58,8 +61,6 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
             {
                 MessageLength = length;
                 MessageType = result.MessageType;
-                // A big message once should not pin a big buffer for the life of the connection.
-                if (_buffer.Length > 256 * 1024 && length < 4096) _buffer = new byte[4096];
                 return ReceiveOutcome.Message;
             }
         }
@@ -94,6 +95,8 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
                 problem = $"the announcement must be a JSON object with '{NameKey}'";
             else if (!doc.RootElement.TryGetProperty(NameKey, out _))
                 problem = $"the announcement has no '{NameKey}'";
+            else if (!IsUnicodeText(doc.RootElement))
+                problem = "the announcement holds an escape that is not Unicode text (a lone surrogate such as \\udc00)";
             else
                 Announcement = doc.RootElement.Clone();
         }
@@ -106,6 +109,24 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
         Hub.Report(HubLogLevel.Warning, $"Refused {Role} at {Remote}: {problem}.");
         await CloseAsync(WebSocketCloseStatus.PolicyViolation, problem);
         return false;
+    }
+
+    /// <summary>
+    /// False when a string or key holds an escaped lone surrogate: valid JSON, but reading it as text
+    /// throws, which would end this peer's session and every status dumpling that copies the announcement.
+    /// </summary>
+    private static bool IsUnicodeText(JsonElement announcement)
+    {
+        try
+        {
+            using var check = new Utf8JsonWriter(System.IO.Stream.Null);
+            announcement.WriteTo(check);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     protected async Task RefuseTooBigAsync()
