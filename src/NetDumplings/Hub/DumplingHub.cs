@@ -305,7 +305,14 @@ public sealed class DumplingHub : IAsyncDisposable
         _inListener?.Stop();
         _outListener?.Stop();
         HubPeer[] peers;
-        lock (_peersLock) peers = [.. _kitchens, .. _eaters];
+        KitchenSession[] kitchens;
+        lock (_peersLock)
+        {
+            peers = [.. _kitchens, .. _eaters];
+            kitchens = [.. _kitchens];
+        }
+        // Kitchens first: stop taking their dumplings and say exactly what was taken, then close everyone.
+        await Task.WhenAll(kitchens.Select(k => k.StopTakingAsync()));
         await Task.WhenAll(peers.Select(p => p.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "hub shutting down")));
         _stopping.Cancel();
         Task[] tasks;

@@ -12,6 +12,12 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
 {
     private long _received;
     private long _invalid;
+    private readonly object _takeLock = new();
+    private long _taken;            // messages read and handled (forwarded or counted invalid): what an acknowledgement says
+    private long _acknowledged = -1; // the count last sent (-1: none yet, so the first, 0, goes out at once)
+    private int _acknowledging;     // 1 while a writer is sending acknowledgements
+    private int _forceAcknowledgement;
+    private bool _stopTaking;       // guarded by _takeLock
 
     public override string Role => "kitchen";
 
@@ -20,10 +26,19 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
     public long Received => Interlocked.Read(ref _received);
     public long Invalid => Interlocked.Read(ref _invalid);
 
+    /// <summary>The kitchen asked for acknowledgements (an extension; the original kitchens never do).</summary>
+    private bool WantsAcknowledgements =>
+        Announcement.ValueKind == JsonValueKind.Object &&
+        Announcement.TryGetProperty(Protocol.KitchenAnnouncement.AcknowledgementKey, out var ack) && ack.ValueKind == JsonValueKind.True;
+
     public override async Task RunAsync(CancellationToken cancel)
     {
-        // Dumplings are queued as they are read and the eaters woken once this kitchen's input is used up.
-        Stream.BeforeSocketRead = Hub.SignalEaters;
+        var acknowledging = WantsAcknowledgements;
+        // The first acknowledgement says at once that this hub acknowledges (and is the right port).
+        if (acknowledging) Acknowledge();
+        // Dumplings are queued as they are read and the eaters woken once this kitchen's input is used
+        // up; an acknowledgement then says how many were taken, so the kitchen knows what to resend.
+        Stream.BeforeSocketRead = acknowledging ? OnInputUsedUp : Hub.SignalEaters;
         try
         {
             await ForwardAsync(cancel);
@@ -46,6 +61,12 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
                 await RefuseTooBigAsync();
                 return;
             }
+            // A stopping hub takes nothing more: what it does not acknowledge, the kitchen sends to the next hub.
+            lock (_takeLock)
+            {
+                if (_stopTaking) return;
+                Interlocked.Increment(ref _taken);
+            }
             // The original's rule: JSON with metadata.chef. Anything else is logged and skipped; the kitchen stays.
             if (!DumplingCodec.TryReadEnvelope(Message, out var chef, out var kitchen, out var error))
             {
@@ -57,5 +78,68 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
             Interlocked.Increment(ref _received);
             Hub.Publish(HubFrame.Create(Message, MessageType == WebSocketMessageType.Binary, chef, kitchen));
         }
+    }
+
+    private void OnInputUsedUp()
+    {
+        Hub.SignalEaters();
+        Acknowledge();
+    }
+
+    /// <summary>
+    /// Tells the kitchen how many messages this hub has taken, when that changed. Written straight to
+    /// the stream as a pre-built frame (serialised with the WebSocket's own writes), never awaited on
+    /// the read path; one writer at a time, which re-checks before it leaves so no count is left unsent.
+    /// </summary>
+    private void Acknowledge(bool force = false)
+    {
+        if (force) Volatile.Write(ref _forceAcknowledgement, 1);
+        if (Interlocked.Exchange(ref _acknowledging, 1) == 1) return;
+        _ = AcknowledgeAsync();
+    }
+
+    private async Task AcknowledgeAsync()
+    {
+        while (true)
+        {
+            try
+            {
+                while (true)
+                {
+                    var taken = Interlocked.Read(ref _taken);
+                    var forced = Interlocked.Exchange(ref _forceAcknowledgement, 0) == 1;
+                    if ((taken == Interlocked.Read(ref _acknowledged) && !forced) || Socket.State != WebSocketState.Open) break;
+                    Interlocked.Exchange(ref _acknowledged, taken);
+                    var json = System.Text.Encoding.ASCII.GetBytes($"{{\"{Protocol.KitchenAnnouncement.AcknowledgementKey}\":{taken}}}");
+                    await Stream.WriteAsync(WebSocketFrames.ServerFrame(json, binary: false));
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException)
+            {
+                return; // the connection is gone; nothing to tell
+            }
+            finally
+            {
+                Volatile.Write(ref _acknowledging, 0);
+            }
+            // Asked again while finishing: take over once more, unless another writer already has.
+            if ((Interlocked.Read(ref _taken) == Interlocked.Read(ref _acknowledged) && Volatile.Read(ref _forceAcknowledgement) == 0) ||
+                Interlocked.Exchange(ref _acknowledging, 1) == 1)
+                return;
+        }
+    }
+
+    /// <summary>
+    /// For a stopping hub: take no more dumplings, and tell an acknowledging kitchen exactly what was
+    /// taken, so it resends the rest to the next hub (a restart loses nothing, and duplicates nothing).
+    /// </summary>
+    public async Task StopTakingAsync()
+    {
+        lock (_takeLock) _stopTaking = true;
+        if (!WantsAcknowledgements) return;
+        Acknowledge(force: true);
+        var deadline = DateTime.UtcNow.AddSeconds(1);
+        while ((Volatile.Read(ref _acknowledging) == 1 || Volatile.Read(ref _forceAcknowledgement) == 1) && DateTime.UtcNow < deadline)
+            await Task.Delay(5);
     }
 }
