@@ -8,7 +8,7 @@ Describe 'Start-DumplingHub -AsJob' {
     It 'returns a job that Get-Job, Receive-Job and Stop-Job handle, and forwards dumplings' {
         $job = Start-DumplingHub -InPort 0 -OutPort 0 -StatusInterval 0 -AsJob -JobName 'hub-under-test'
         try {
-            $job | Should -BeOfType ([NetDumplings.PowerShell.Hub.DumplingHubJob])
+            $job | Should -BeOfType ([NetDumplings.PowerShell.Jobs.DumplingHubJob])
             (Get-Job -Name 'hub-under-test').Id | Should -Be $job.Id
             $job.State | Should -Be 'Running'
             $info = Receive-Job $job -Keep | Where-Object { $_ -is [NetDumplings.PowerShell.Hub.DumplingHubInfo] }

@@ -3,7 +3,7 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using NetDumplings.Client;
 using NetDumplings.Protocol;
-using NetDumplings.PowerShell.Hub;
+using NetDumplings.PowerShell.Jobs;
 
 namespace NetDumplings.PowerShell;
 

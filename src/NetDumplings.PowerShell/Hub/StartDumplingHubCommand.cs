@@ -1,8 +1,8 @@
 using NetDumplings.Protocol;
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Net.Sockets;
 using NetDumplings.Hub;
+using NetDumplings.PowerShell.Jobs;
 
 namespace NetDumplings.PowerShell.Hub;
 
@@ -93,48 +93,17 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
     protected override void EndProcessing()
     {
         var hub = CreateHub();
+        var job = new DumplingHubJob(hub, MyInvocation.Line.Trim(), JobName);
+        Start(hub);
+        job.Started();
         if (AsJob)
         {
-            var job = new DumplingHubJob(hub, MyInvocation.Line.Trim(), JobName);
-            Start(hub);
-            job.Started();
             JobRepository.Add(job);
             WriteObject(job);
             return;
         }
-
-        var log = new BlockingCollection<HubLogEventArgs>(new ConcurrentQueue<HubLogEventArgs>(), 10_000);
-        hub.Log += (_, e) => log.TryAdd(e);
-        Start(hub);
-        try
-        {
-            WriteObject(new DumplingHubInfo(hub));
-            while (true)
-            {
-                var e = log.Take(CancelToken);
-                switch (e.Level)
-                {
-                    case HubLogLevel.Error:
-                        WriteError(new InvalidOperationException(e.Message), "HubError", ErrorCategory.NotSpecified, hub);
-                        break;
-                    case HubLogLevel.Warning:
-                        WriteWarning(e.Message);
-                        break;
-                    case HubLogLevel.Information:
-                        // Shown like Write-Host, as nd-hub prints its log; still capturable with 6>.
-                        WriteInformation(new HostInformationMessage { Message = e.ToString() }, ["PSHOST", "NetDumplings"]);
-                        break;
-                    default:
-                        WriteVerbose(e.Message);
-                        break;
-                }
-            }
-        }
-        catch (OperationCanceledException) { }
-        finally
-        {
-            hub.StopAsync().GetAwaiter().GetResult();
-        }
+        // The foreground is the same job, its streams written here until Ctrl+C stops the hub.
+        using (job) job.Replay(this, CancelToken);
     }
 
     private DumplingHub CreateHub()

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using NetDumplings.Hub;
 using NetDumplings.Kitchen;
 using NetDumplings.PowerShell.Kitchen;
+using NetDumplings.PowerShell.Jobs;
 
 namespace NetDumplings.PowerShell;
 
@@ -108,82 +109,25 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
         WriteVerbose($"Kitchen '{Name}' started: {(options.Files.Count > 0 ? $"{options.Files.Count} capture file(s)" : $"capturing on {string.Join(", ", options.LiveInterfaces)}")}, " +
                      $"filter '{options.Filter}', chefs {string.Join(", ", kitchen.Chefs.Select(c => c.Name))}, {(hub is null ? "dumplings to the pipeline" : $"hub {hub}")}.");
 
+        var job = new KitchenJob(MyInvocation.Line, Name, kitchen, foreground: !AsJob);
+        job.Begin();
         if (AsJob)
         {
-            var job = new KitchenJob(MyInvocation.Line, Name, kitchen);
             JobRepository.Add(job);
-            job.Begin();
             WriteObject(job);
             return;
         }
-
+        // The foreground is the same job, its streams written here on the pipeline thread; StopProcessing
+        // (Ctrl+C) cancels CancelToken, and the replay then stops the kitchen.
         try
         {
-            RunInForeground(kitchen, hub is null);
+            job.Replay(this, CancelToken);
         }
         finally
         {
-            // StopProcessing cancels CancelToken; the pipeline thread ends the kitchen here, in every case.
-            kitchen.StopAsync().GetAwaiter().GetResult();
+            job.StopJob(); // a no-op once the kitchen ended; otherwise (a downstream stop) it ends it here
         }
-    }
-
-    private void RunInForeground(DumplingKitchen kitchen, bool toPipeline)
-    {
-        var progress = kitchen.Progress is null ? null : new ProgressRecord(1, $"Kitchen {Name}", "Replaying capture files");
-        var nextVerbose = DateTime.UtcNow.AddSeconds(5);
-        var dumplings = kitchen.Dumplings;
-        while (!CancelToken.IsCancellationRequested)
-        {
-            DrainNotices(kitchen);
-            if (dumplings is not null)
-                for (var n = 0; n < 10_000 && dumplings.TryRead(out var dumpling); n++) WriteObject(dumpling);
-            if (progress is not null)
-            {
-                progress.PercentComplete = (int)(100 * kitchen.Progress!.Value);
-                progress.StatusDescription = $"{kitchen.GetStatistics().PacketsProcessed} packets";
-                WriteProgress(progress);
-            }
-            if (DateTime.UtcNow >= nextVerbose)
-            {
-                WriteVerbose(kitchen.GetStatistics().ToString());
-                nextVerbose = DateTime.UtcNow.AddSeconds(5);
-            }
-            if (kitchen.Completion.IsCompleted && (dumplings is null || dumplings.Completion.IsCompleted)) break;
-            var waits = new List<Task> { kitchen.Completion, Task.Delay(250, CancelToken) };
-            if (dumplings is not null) waits.Add(dumplings.WaitToReadAsync(CancelToken).AsTask());
-            try { Task.WaitAny([.. waits], CancelToken); } catch (OperationCanceledException) { }
-        }
-        if (CancelToken.IsCancellationRequested) return;
-        kitchen.Completion.GetAwaiter().GetResult();
-        DrainNotices(kitchen, skipHubFailure: true);
-        if (progress is not null)
-        {
-            progress.RecordType = ProgressRecordType.Completed;
-            WriteProgress(progress);
-        }
-        var stats = kitchen.GetStatistics();
-        WriteVerbose(stats.ToString());
-        if (toPipeline)
-            WriteInformation(new InformationRecord(stats, "Start-DumplingKitchen") { Tags = { "Statistics" } });
-        else
-            WriteObject(stats);
-        // A hub that refused the kitchen (a wrong port) ends it at once: that is the cmdlet's failure.
-        if (kitchen.HubFailure is { } failure) ThrowTerminatingError(HubErrorRecord(failure));
-    }
-
-    private void DrainNotices(DumplingKitchen kitchen, bool skipHubFailure = true)
-    {
-        while (kitchen.Notices.TryRead(out var notice))
-        {
-            if (skipHubFailure && notice.Error is not null && notice.Error == kitchen.HubFailure) continue; // written as the terminating error
-            switch (notice.Level)
-            {
-                case KitchenNoticeLevel.Error: WriteError(KitchenErrors.Record(notice)); break;
-                case KitchenNoticeLevel.Warning: WriteWarning(notice.Message); break;
-                default: WriteVerbose(notice.Message); break;
-            }
-        }
+        if (!CancelToken.IsCancellationRequested && kitchen.HubFailure is { } failure) ThrowTerminatingError(HubErrorRecord(failure));
     }
 
     private List<string> ResolveFiles()
