@@ -8,7 +8,7 @@
     Description          = 'Distributed packet sniffing from PowerShell: kitchens sniff packets and hand them to chefs, a hub fans the dumplings they make out to eaters. Speaks the wire protocol of the Python netdumplings.'
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
-    # The engine's types ([NetDumplings.Chefs.DumplingChef], [NetDumplings.Kitchen.PcapGenerator], ...) are
+    # The engine's types ([NetDumplings.Chefs.DumplingChef], [NetDumplings.Dumpling], ...) are
     # usable as soon as the module is imported, e.g. to write a chef class in PowerShell.
     RequiredAssemblies   = @('module/bin/NetDumplings.dll')
     TypesToProcess       = @('module/NetDumplings.types.ps1xml')

@@ -6,6 +6,8 @@
     Build    compiles the engine and the cmdlets into module/bin, so Import-Module ./NetDumplings.psd1 works.
     Test     builds, runs the xunit tests of the engine and the Pester tests of the module (in a child
              pwsh -NoProfile against the built module) and ends with one line: N passed, N failed, N skipped.
+             The capture generators the tests use (tests/NetDumplings.Traffic) are built into out/traffic,
+             never into module/bin.
     Bench    builds and runs the benchmark harness under bench/ (Release), printing tables of figures.
     Package  lays out out/module/NetDumplings (a module folder) and out/repo/NetDumplings.<ver>.nupkg,
              which Install-PSResource can install from a local repository.
@@ -113,6 +115,9 @@ function Invoke-XunitTests {
 function Invoke-PesterTests {
     $summary = Join-Path $OutDir 'test/pester-summary.json'
     Remove-Item $summary -ErrorAction SilentlyContinue
+    # The capture generators the Pester files load (out/traffic): built here so a compile error stops
+    # the run, instead of failing each file's BeforeAll.
+    $null = & "$Root/tests/NetDumplings.Traffic/Import-Traffic.ps1" -BuildOnly
     $pwsh = Join-Path $PSHOME 'pwsh'   # under `dotnet pwsh`, the process path is dotnet itself
     # Passed in the environment: pwsh on Unix would expand a '*' argument against the file system.
     $env:ND_PESTER_FILTER = $PesterFilter -join ','

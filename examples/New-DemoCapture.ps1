@@ -2,10 +2,12 @@
 .SYNOPSIS
     Regenerates examples/demo.pcap, the capture the demo and the examples replay.
 .DESCRIPTION
-    The capture is made by the engine's own DemoCaptureGenerator (no download, no live network): about
-    twenty seconds of a small home network (ARP for the gateway, DNS lookups and answers, HTTP requests
-    with a Host header, TLS ClientHellos with a server name, TCP data and UDP flows). The same -Seed
-    always writes the same bytes, so the committed file can be checked against a fresh one.
+    The capture is made by the repository's DemoCaptureGenerator (tests/NetDumplings.Traffic, built into
+    out/traffic on first use; no download, no live network): about twenty seconds of a small home
+    network (ARP for the gateway, DNS lookups and answers, HTTP requests with a Host header, TLS
+    ClientHellos with a server name, TCP data and UDP flows). The same -Seed always writes the same
+    bytes, so the committed file can be checked against a fresh one. Run it from a clone of the
+    repository: the generator is not part of the installed module.
 .PARAMETER Path
     Where to write the capture (default: demo.pcap beside this script).
 .PARAMETER ModulePath
@@ -24,8 +26,9 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
+& (Join-Path (Split-Path $PSScriptRoot) 'tests/NetDumplings.Traffic/Import-Traffic.ps1')
 $full = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path)
-$summary = [NetDumplings.Kitchen.DemoCaptureGenerator]::Write($full, $Seed, 20)
+$summary = [NetDumplings.Traffic.DemoCaptureGenerator]::Write($full, $Seed, 20)
 [pscustomobject]@{
     Path           = $full
     Packets        = $summary.Packets

@@ -9,11 +9,12 @@ BeforeAll {
     $script:Manifest = Join-Path $RepoRoot 'NetDumplings.psd1'
     Import-Module $script:Manifest -Force
     . "$PSScriptRoot/DumplingTestSupport.ps1"
+    & "$PSScriptRoot/NetDumplings.Traffic/Import-Traffic.ps1"
 
     $script:DemoPcap = Join-Path $script:Examples 'demo.pcap'
     # The same generator and seed as the committed file: the tests know what it holds.
     $script:Fresh = Join-Path $TestDrive 'demo.pcap'
-    $script:Summary = [NetDumplings.Kitchen.DemoCaptureGenerator]::Write($script:Fresh, 7, 20)
+    $script:Summary = [NetDumplings.Traffic.DemoCaptureGenerator]::Write($script:Fresh, 7, 20)
 
     function Invoke-ChildPwsh {
         # Runs a script in a child pwsh, killing it after -Seconds; returns exit code and output.

@@ -3,6 +3,7 @@
 BeforeAll {
     $RepoRoot = Split-Path $PSScriptRoot
     Import-Module "$RepoRoot/NetDumplings.psd1" -Force
+    & "$PSScriptRoot/NetDumplings.Traffic/Import-Traffic.ps1"
     $Temp = Join-Path ([IO.Path]::GetTempPath()) "nd-chef-pester-$PID"
     New-Item -ItemType Directory -Force -Path $Temp | Out-Null
     $Good = Join-Path $Temp 'UdpChefs.cs'
@@ -23,7 +24,7 @@ public class HelperChef : DumplingChef { }
     $Bad = Join-Path $Temp 'Broken.cs'
     Set-Content -Path $Bad -Value 'public class Broken : NetDumplings.Chefs.DumplingChef { int x = "no"; }'
     $Mixed = Join-Path $Temp 'mixed.pcap'
-    $Summary = [NetDumplings.Kitchen.PcapGenerator]::WriteMixed($Mixed, 1000, 8, $null, $null)
+    $Summary = [NetDumplings.Traffic.PcapGenerator]::WriteMixed($Mixed, 1000, 8, $null, $null)
 }
 
 AfterAll { Remove-Item -Recurse -Force $Temp -ErrorAction SilentlyContinue }

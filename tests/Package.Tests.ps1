@@ -13,6 +13,8 @@ Describe 'Packaging' {
             $LASTEXITCODE | Should -Be 0
             $nupkg = Get-ChildItem "$RepoRoot/out/repo" -Filter 'NetDumplings.*.nupkg'
             $nupkg | Should -Not -BeNullOrEmpty
+            # The capture generators are test support: never shipped.
+            Get-ChildItem "$RepoRoot/out/module/NetDumplings" -Recurse -Filter 'NetDumplings.Traffic*' | Should -BeNullOrEmpty
             $install = Join-Path $work 'modules'
             New-Item -ItemType Directory $install | Out-Null
             $script = @"

@@ -3,12 +3,13 @@ BeforeAll {
     $RepoRoot = Split-Path $PSScriptRoot
     Import-Module "$RepoRoot/NetDumplings.psd1" -Force
     Import-Module "$PSScriptRoot/HubTestHelpers.psm1" -Force
+    & "$PSScriptRoot/NetDumplings.Traffic/Import-Traffic.ps1"
 
     $script:Capture = Join-Path $TestDrive 'mixed.pcap'
-    $script:Summary = [NetDumplings.Kitchen.PcapGenerator]::WriteMixed($script:Capture, 3000, 7)
+    $script:Summary = [NetDumplings.Traffic.PcapGenerator]::WriteMixed($script:Capture, 3000, 7)
     # A slow capture for stopping tests: 400 packets 50 ms apart (20 s when paced).
     $script:SlowCapture = Join-Path $TestDrive 'slow.pcap'
-    $null = [NetDumplings.Kitchen.PcapGenerator]::WriteMixed($script:SlowCapture, 400, 3, $null, [TimeSpan]::FromMilliseconds(50))
+    $null = [NetDumplings.Traffic.PcapGenerator]::WriteMixed($script:SlowCapture, 400, 3, $null, [TimeSpan]::FromMilliseconds(50))
 
     # The DNSLookupChef of the original netdumplings, as a script.
     function New-ScriptDnsChef {

@@ -10,10 +10,11 @@ BeforeAll {
     $RepoRoot = Split-Path $PSScriptRoot
     Import-Module "$RepoRoot/NetDumplings.psd1" -Force
     Import-Module "$PSScriptRoot/HubTestHelpers.psm1" -Force
+    & "$PSScriptRoot/NetDumplings.Traffic/Import-Traffic.ps1"
     $Temp = Join-Path ([IO.Path]::GetTempPath()) "nd-kitchen-pester-$PID"
     New-Item -ItemType Directory -Force -Path $Temp | Out-Null
     $Mixed = Join-Path $Temp 'mixed.pcap'
-    $Summary = [NetDumplings.Kitchen.PcapGenerator]::WriteMixed($Mixed, 4000, 17, $null, $null)
+    $Summary = [NetDumplings.Traffic.PcapGenerator]::WriteMixed($Mixed, 4000, 17, $null, $null)
     $IsRoot = (id -u) -eq '0'
     $Pwsh = Join-Path $PSHOME 'pwsh'
 
@@ -65,7 +66,7 @@ Describe 'Start-DumplingKitchen from capture files to the pipeline' {
 
     It 'stops promptly when the pipeline stops (Select-Object -First)' {
         $paced = Join-Path $Temp 'paced.pcap'
-        $null = [NetDumplings.Kitchen.PcapGenerator]::WriteMixed($paced, 2000, 3, $null, [TimeSpan]::FromMilliseconds(20))
+        $null = [NetDumplings.Traffic.PcapGenerator]::WriteMixed($paced, 2000, 3, $null, [TimeSpan]::FromMilliseconds(20))
         $clock = [Diagnostics.Stopwatch]::StartNew()
         $first = Start-DumplingKitchen -Path $paced -Paced -NoHub -Chef DNSLookupChef -PokeInterval 0 | Select-Object -First 2
         $first.Count | Should -Be 2
@@ -96,7 +97,7 @@ Describe 'Start-DumplingKitchen to a real hub' {
 
     It 'runs as a job that Receive-Job, Get-Job and Stop-Job handle' {
         $paced = Join-Path $Temp 'slow.pcap'
-        $null = [NetDumplings.Kitchen.PcapGenerator]::WriteMixed($paced, 500, 4, $null, [TimeSpan]::FromMilliseconds(100))
+        $null = [NetDumplings.Traffic.PcapGenerator]::WriteMixed($paced, 500, 4, $null, [TimeSpan]::FromMilliseconds(100))
         $job = Start-DumplingKitchen -Path $paced -Paced -Hub "127.0.0.1:$($Hub.InEndPoint.Port)" -Name jobbed -AsJob
         try {
             $job | Should -BeOfType ([System.Management.Automation.Job2])
@@ -169,7 +170,7 @@ Describe 'Start-DumplingKitchen errors' {
 
     It 'Ctrl+C (StopProcessing) ends a kitchen whose hub is away, promptly' {
         $paced = Join-Path $Temp 'away.pcap'
-        $null = [NetDumplings.Kitchen.PcapGenerator]::WriteMixed($paced, 200, 6, $null, [TimeSpan]::FromMilliseconds(100))
+        $null = [NetDumplings.Traffic.PcapGenerator]::WriteMixed($paced, 200, 6, $null, [TimeSpan]::FromMilliseconds(100))
         $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $listener.Start()
         $port = $listener.LocalEndpoint.Port; $listener.Stop()   # a port nobody listens on
         $ps = [PowerShell]::Create()
@@ -201,7 +202,7 @@ Describe 'Start-DumplingKitchen live capture' -Skip:(-not $IsRoot) {
     It 'captures DNS queries the test sends to 127.0.0.1 on loopback' {
         $job = Start-DumplingKitchen -Interface lo -Filter 'udp and dst port 53 and dst host 127.0.0.1' -Chef DNSLookupChef -NoHub -AsJob -PokeInterval 0
         try {
-            $frame = [NetDumplings.Kitchen.PcapGenerator]::DnsQuery("pester-$PID.example", [ipaddress]'10.0.0.1', [ipaddress]'10.0.0.2', 40000, 7, $false)
+            $frame = [NetDumplings.Traffic.PcapGenerator]::DnsQuery("pester-$PID.example", [ipaddress]'10.0.0.1', [ipaddress]'10.0.0.2', 40000, 7, $false)
             $query = [byte[]]$frame[42..($frame.Length - 1)]   # past the Ethernet, IPv4 and UDP headers
             $udp = [Net.Sockets.UdpClient]::new()
             $seen = $null

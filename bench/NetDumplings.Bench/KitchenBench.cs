@@ -3,6 +3,7 @@ using System.Diagnostics;
 using NetDumplings.Chefs;
 using NetDumplings.Hub;
 using NetDumplings.Kitchen;
+using NetDumplings.Traffic;
 using SharpPcap;
 using SharpPcap.LibPcap;
 

@@ -14,6 +14,8 @@ param(
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 Add-Type -Path (Join-Path (Split-Path $ModulePath) 'module/bin/PacketDotNet.dll')
+# The capture generator is test support, beside the tests of the repository the module was built in.
+& (Join-Path (Split-Path $ModulePath) 'tests/NetDumplings.Traffic/Import-Traffic.ps1')
 $engine = [NetDumplings.Chefs.DumplingChef].Assembly.Location
 
 # The kitchen's side, as a kitchen's dispatcher does it: feed every packet, encode what comes back,
@@ -162,7 +164,7 @@ foreach ($case in $cases) {
 # chefs have started, so a runspace's start-up is not counted), all packets, no filter.
 $capture = Join-Path ([IO.Path]::GetTempPath()) "nd-scriptchef-bench-$PID.pcap"
 try {
-    $generated = [NetDumplings.Kitchen.PcapGenerator]::WriteMixed($capture, $Count, 1)
+    $generated = [NetDumplings.Traffic.PcapGenerator]::WriteMixed($capture, $Count, 1)
     function Measure-Kitchen([scriptblock] $makeChef) {
         $rates = foreach ($run in 0..$Repeats) {
             $chef = & $makeChef

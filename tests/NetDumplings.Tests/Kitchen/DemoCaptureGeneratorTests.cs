@@ -1,5 +1,6 @@
 using NetDumplings.Chefs;
 using NetDumplings.Kitchen;
+using NetDumplings.Traffic;
 using Xunit;
 using static NetDumplings.Tests.Kitchen.KitchenRun;
 

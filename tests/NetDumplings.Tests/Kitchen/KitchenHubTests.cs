@@ -5,6 +5,7 @@ using System.Text.Json;
 using NetDumplings.Chefs;
 using NetDumplings.Hub;
 using NetDumplings.Kitchen;
+using NetDumplings.Traffic;
 using static NetDumplings.Tests.Kitchen.KitchenRun;
 
 namespace NetDumplings.Tests.Kitchen;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NetDumplings.Chefs;
 using NetDumplings.Kitchen;
+using NetDumplings.Traffic;
 
 namespace NetDumplings.Tests.Kitchen;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using NetDumplings.Chefs;
 using NetDumplings.Kitchen;
+using NetDumplings.Traffic;
 using SharpPcap;
 using SharpPcap.LibPcap;
 using static NetDumplings.Tests.Kitchen.KitchenRun;

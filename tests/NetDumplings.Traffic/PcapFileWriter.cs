@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using PacketDotNet;
 
-namespace NetDumplings.Kitchen;
+namespace NetDumplings.Traffic;
 
 /// <summary>
 /// Writes classic pcap files (microsecond timestamps). The format is a 24-byte header and a 16-byte

@@ -5,14 +5,14 @@ using System.Text;
 using PacketDotNet;
 using PacketDotNet.Utils;
 
-namespace NetDumplings.Kitchen;
+namespace NetDumplings.Traffic;
 
 /// <summary>
 /// Builds realistic mixed Ethernet traffic (TCP, UDP, DNS over UDP and TCP, ARP, ICMP, IPv6) with
-/// PacketDotNet and writes it as pcap. It lives in the engine so that the xunit tests, the Pester
-/// tests (through <c>[NetDumplings.Kitchen.PcapGenerator]</c>), the bench and the demo all replay
-/// the same traffic without a tool of their own. The summary it returns says what it wrote, in the
-/// sample chefs' terms, so tests can check the chefs against it.
+/// PacketDotNet and writes it as pcap. The xunit tests, the Pester tests (through
+/// <c>[NetDumplings.Traffic.PcapGenerator]</c>), the bench and the demo all replay the same traffic
+/// from here; it is not part of the engine users get. The summary it returns says what it wrote, in
+/// the sample chefs' terms, so tests can check the chefs against it.
 /// </summary>
 public static class PcapGenerator
 {
@@ -51,19 +51,18 @@ public static class PcapGenerator
                 if (pick < weight) { kind = k; break; }
                 pick -= weight;
             }
-            writer.Write(Build(kind, random, summary, time), time);
+            writer.Write(Build(kind, random, summary), time);
             summary.Packets++;
             time += step;
         }
         return summary;
     }
 
-    private static byte[] Build(Kind kind, Random random, PcapGeneratorSummary summary, DateTimeOffset time)
+    private static byte[] Build(Kind kind, Random random, PcapGeneratorSummary summary)
     {
         var client = random.Next(2, 60);
         var server = random.Next(1, 250);
         var host = HostNames[random.Next(HostNames.Length)];
-        var epoch = Dumpling.ToEpochSeconds(time);
         switch (kind)
         {
             case Kind.Tcp4Data:
@@ -77,14 +76,14 @@ public static class PcapGenerator
                 return Udp(Ip4(client), Ip4(server), (ushort)random.Next(32768, 60999), 443, RandomPayload(random, 30, 1200));
             case Kind.DnsQuery4:
                 summary.Count("Ethernet", "IP", "UDP", "DNS");
-                summary.Query(host, epoch);
+                summary.Query(host);
                 return DnsQuery(host, Ip4(client), IPAddress.Parse("10.0.0.53"), (ushort)random.Next(32768, 60999), (ushort)random.Next());
             case Kind.DnsResponse4:
                 summary.Count("Ethernet", "IP", "UDP", "DNS");
                 return DnsResponse(host, IPAddress.Parse("10.0.0.53"), Ip4(client), (ushort)random.Next(32768, 60999), (ushort)random.Next(), Ip4(server));
             case Kind.DnsTcpQuery4:
                 summary.Count("Ethernet", "IP", "TCP", "DNS");
-                summary.Query(host, epoch);
+                summary.Query(host);
                 return DnsQuery(host, Ip4(client), IPAddress.Parse("10.0.0.53"), (ushort)random.Next(32768, 60999), (ushort)random.Next(), tcp: true);
             case Kind.ArpRequest:
                 summary.Count("Ethernet", "ARP");
@@ -105,7 +104,7 @@ public static class PcapGenerator
                 return Tcp(Ip6(client), Ip6(server), (ushort)random.Next(32768, 60999), 443, RandomPayload(random, 40, 1400));
             default:
                 summary.Count("Ethernet", "IPv6", "UDP", "DNS");
-                summary.Query(host, epoch);
+                summary.Query(host);
                 return DnsQuery(host, Ip6(client), IPAddress.Parse("fd00::53"), (ushort)random.Next(32768, 60999), (ushort)random.Next());
         }
     }
@@ -283,5 +282,5 @@ public sealed class PcapGeneratorSummary
             LayerCounts[layer] = LayerCounts.GetValueOrDefault(layer) + 1;
     }
 
-    internal void Query(string host, double when) => DnsQueries[host] = DnsQueries.GetValueOrDefault(host) + 1;
+    internal void Query(string host) => DnsQueries[host] = DnsQueries.GetValueOrDefault(host) + 1;
 }

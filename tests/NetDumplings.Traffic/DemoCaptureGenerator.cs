@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Text;
 
-namespace NetDumplings.Kitchen;
+namespace NetDumplings.Traffic;
 
 /// <summary>
 /// Writes the small capture that ships in examples/ (demo.pcap): a few hundred packets over about
