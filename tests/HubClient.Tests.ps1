@@ -1,0 +1,119 @@
+# The one client stack as a user meets it: a hub restarted under Send-Dumpling, a cmdlet pointed at
+# the wrong port of a hub, and -Timeout while a hub is away. Real hubs on free loopback ports.
+BeforeAll {
+    $RepoRoot = Split-Path $PSScriptRoot
+    Import-Module "$RepoRoot/NetDumplings.psd1" -Force
+    . "$PSScriptRoot/DumplingTestSupport.ps1"
+}
+
+AfterAll {
+    Get-Job | Remove-Job -Force
+}
+
+Describe 'Send-Dumpling across a hub restart' {
+    It 'sends every object exactly once when the hub is restarted in the middle of its input' {
+        $first = Start-TestHub
+        $in = $first.InEndPoint.Port
+        $out = $first.OutEndPoint.Port
+        $second = $null
+        try {
+            $total = 20000
+            & {
+                for ($i = 0; $i -lt $total; $i++) {
+                    if ($i -eq $total / 2) {
+                        # The hub goes away with half the input still to come, and a new one takes its ports.
+                        $null = $first.StopAsync().GetAwaiter().GetResult()
+                        $options = [NetDumplings.Hub.DumplingHubOptions]@{ Address = '127.0.0.1'; InPort = $in; OutPort = $out }
+                        $script:second = [NetDumplings.Hub.DumplingHub]::new($options)
+                        $null = $script:second.StartAsync().GetAwaiter().GetResult()
+                    }
+                    [pscustomobject]@{ n = $i }
+                }
+            } | Send-Dumpling -Hub "127.0.0.1:$in" -Chef RestartChef -ErrorVariable problems -WarningVariable warned -WarningAction SilentlyContinue
+            $problems | Should -BeNullOrEmpty
+            # Each hub counts what it took; together exactly every object, none twice.
+            Wait-Until { $first.DumplingsIn + $script:second.DumplingsIn -ge $total } | Should -BeTrue
+            $first.DumplingsIn + $script:second.DumplingsIn | Should -Be $total
+            $first.DumplingsIn | Should -BeLessThan $total
+            ($warned -join ' ') | Should -Match 'Lost the hub'
+        }
+        finally {
+            $null = $first.StopAsync().GetAwaiter().GetResult()
+            if ($script:second) { $null = $script:second.StopAsync().GetAwaiter().GetResult() }
+        }
+    }
+
+    It 'reports the objects it could not send when the hub never comes back' {
+        $hub = Start-TestHub
+        $in = $hub.InEndPoint.Port
+        & {
+            1..3 | ForEach-Object { [pscustomobject]@{ n = $_ } }
+            $null = $hub.StopAsync().GetAwaiter().GetResult()
+            4..6 | ForEach-Object { [pscustomobject]@{ n = $_ } }
+        } | Send-Dumpling -Hub "127.0.0.1:$in" -DrainTimeout 1 -ErrorVariable problems -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        $notSent = @($problems | Where-Object { $_.FullyQualifiedErrorId -like 'DumplingsNotSent*' })
+        $notSent.Count | Should -Be 1
+        $notSent[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+        # The error holds exactly the dumplings that did not reach the hub: the hub counted the rest.
+        $hub.DumplingsIn + @($notSent[0].TargetObject).Count | Should -Be 6
+    }
+}
+
+Describe 'A cmdlet at the wrong port of a hub' {
+    BeforeAll {
+        $Hub = Start-TestHub
+        $In = "127.0.0.1:$($Hub.InEndPoint.Port)"
+        $Out = "127.0.0.1:$($Hub.OutEndPoint.Port)"
+    }
+    AfterAll { $null = $Hub.StopAsync().GetAwaiter().GetResult() }
+
+    It 'Receive-Dumpling at the in-port ends within 5 s with an error naming the eaters'' port' {
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        { Receive-Dumpling -Hub $In -Count 1 -Timeout 5 } | Should -Throw -ExpectedMessage '*11348*' -ErrorId 'HubRefused*'
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
+    }
+
+    It 'Get-DumplingHubStatus at the in-port ends within 5 s with an error naming the ports' {
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        { Get-DumplingHubStatus -Hub $In -Timeout 10 } | Should -Throw -ExpectedMessage '*out-port*' -ErrorId 'HubRefused*'
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
+    }
+
+    It 'Send-Dumpling at the out-port ends within 5 s with an error naming the kitchens'' port' {
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        { 1..3 | Send-Dumpling -Hub $Out } | Should -Throw -ExpectedMessage '*11347*' -ErrorId 'HubRefused*'
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
+    }
+
+    It 'Start-DumplingKitchen at the out-port ends within 5 s with an error, and sends nothing' {
+        $capture = Join-Path $TestDrive 'demo.pcap'
+        Copy-Item "$RepoRoot/examples/demo.pcap" $capture
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $script:stats = $null
+        { Start-DumplingKitchen -Path $capture -Paced -Hub $Out -Chef PacketCountChef | ForEach-Object { $script:stats = $_ } } |
+            Should -Throw -ExpectedMessage '*in-port*' -ErrorId 'HubRefused*'
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $script:stats.DumplingsSent | Should -Be 0
+    }
+}
+
+Describe '-Timeout while the hub is away' {
+    It 'Receive-Dumpling ends after -Timeout even while it is reconnecting' {
+        $hub = Start-TestHub
+        $out = $hub.OutEndPoint.Port
+        $job = Start-ThreadJob -ArgumentList $RepoRoot, $out -ScriptBlock {
+            param($root, $port)
+            Import-Module "$root/NetDumplings.psd1"
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $null = Receive-Dumpling -Hub "127.0.0.1:$port" -Timeout 3 -WarningAction SilentlyContinue
+            $watch.Elapsed.TotalSeconds
+        }
+        Start-Sleep -Milliseconds 500
+        $null = $hub.StopAsync().GetAwaiter().GetResult() # gone: the eater reconnects, in vain
+        $null = Wait-Job $job -Timeout 20
+        $job.State | Should -Be 'Completed'
+        $elapsed = Receive-Job $job
+        $elapsed | Should -BeLessThan 6
+        $elapsed | Should -BeGreaterThan 2.5
+    }
+}
