@@ -1,9 +1,9 @@
 using NetDumplings.Protocol;
 using System.Management.Automation;
-using System.Text;
 using NetDumplings.Eater;
 using NetDumplings.Hub;
 using NetDumplings.Sending;
+using NetDumplings.PowerShell.Conversion;
 
 namespace NetDumplings.PowerShell;
 
@@ -48,26 +48,26 @@ public sealed class SendDumplingCommand : DumplingCmdlet
     [Parameter]
     public DumplingDriver Driver { get; set; } = DumplingDriver.Packet;
 
-    /// <summary><para type="description">How many levels of nested objects to write; deeper ones are written as their text. Default 4.</para></summary>
+    /// <summary><para type="description">How many levels of objects and arrays to write, the payload itself being level 1 (ConvertTo-Json -Depth N writes N+1); deeper ones are written as their text, with a warning. Default 10.</para></summary>
     [Parameter]
     [ValidateRange(1, 100)]
-    public int Depth { get; set; } = 4;
+    public int Depth { get; set; } = PowerShellJsonWriter.DefaultDepth;
 
     /// <summary><para type="description">Write each dumpling sent to the pipeline.</para></summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
     private DumplingSender? _sender;
-    private PayloadJsonWriter? _json;
+    private PowerShellJsonWriter? _json;
     private HubAddress? _address;
-    private long _errors;
+    private long _errors, _cut;
 
     protected override void BeginProcessing()
     {
         if (!HubAddress.TryParse(Hub, HubAddress.DefaultInPort, out _address, out var addressError))
             ThrowTerminatingError(new ArgumentException(addressError), "InvalidHubAddress", ErrorCategory.InvalidArgument, Hub,
                 "Give the hub's in-port as host:port (e.g. localhost:11347) or ws://host:port.");
-        _json = new PayloadJsonWriter(Depth);
+        _json = new PowerShellJsonWriter(Depth);
         var announcement = new KitchenAnnouncement(Kitchen) { Interface = "Send-Dumpling", Chefs = [Chef] };
         try
         {
@@ -90,9 +90,9 @@ public sealed class SendDumplingCommand : DumplingCmdlet
         Dumpling dumpling;
         try
         {
-            dumpling = DumplingCodec.Create(Chef, Kitchen, Driver, ToPayload(InputObject));
+            dumpling = DumplingCodec.Create(Chef, Kitchen, Driver, new RawJsonPayload(_json!.Write(InputObject)));
         }
-        catch (Exception e) when (e is NotSupportedException or DumplingFormatException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is PayloadJsonException or DumplingFormatException or InvalidOperationException or ArgumentException)
         {
             _errors++;
             WriteError(new ArgumentException($"Cannot send this object as a dumpling payload: {e.Message}", e), "PayloadNotSerializable",
@@ -100,6 +100,8 @@ public sealed class SendDumplingCommand : DumplingCmdlet
                 "Send objects whose properties are plain values, or pass a JSON string (e.g. from ConvertTo-Json).");
             return;
         }
+        // Once, as ConvertTo-Json warns; the count comes at the end.
+        if (_json.CutAt is not null && _cut++ == 0) WriteWarning(_json.CutWarning("Send-Dumpling -Depth"));
 
         try
         {
@@ -116,18 +118,6 @@ public sealed class SendDumplingCommand : DumplingCmdlet
             throw new PipelineStoppedException();
         }
         if (PassThru) WriteObject(dumpling);
-    }
-
-    private RawJsonPayload ToPayload(PSObject? input)
-    {
-        // A string that looks like a JSON object or array is JSON already: sent as is (validated by the codec).
-        if (input?.BaseObject is string text)
-        {
-            var trimmed = text.AsSpan().TrimStart();
-            if (trimmed.Length > 0 && (trimmed[0] == '{' || trimmed[0] == '['))
-                return new RawJsonPayload(Encoding.UTF8.GetBytes(text));
-        }
-        return new RawJsonPayload(_json!.Write(input));
     }
 
     protected override void EndProcessing()
@@ -147,6 +137,7 @@ public sealed class SendDumplingCommand : DumplingCmdlet
             throw new PipelineStoppedException();
         }
         _sender = null;
+        if (_cut > 1) WriteWarning($"{_cut} objects nested deeper than -Depth {Depth} were cut.");
         WriteVerbose($"Sent {sender.Sent} dumplings to the hub at {_address}{(_errors > 0 ? $"; {_errors} objects could not be sent" : "")}.");
     }
 
