@@ -37,8 +37,9 @@ public sealed class PowerShellJsonWriter
 {
     /// <summary>
     /// Levels written by default. ConvertTo-Json's 2 is meant for arbitrary .NET objects; dumplings are
-    /// records made on purpose (the sample chefs nest 3 levels, tables of tables 4-5), and 10 leaves room
-    /// while a deep object graph still ends after a bounded walk.
+    /// records made on purpose (the sample chefs nest 3 levels, tables of tables 4-5), and 10 leaves room.
+    /// Cutting at back-references keeps it affordable for whole .NET objects: a Process measured ~95 ms
+    /// to write at 10 against ~45 ms at 4, a FileInfo a few ms at either.
     /// </summary>
     public const int DefaultDepth = 10;
 
