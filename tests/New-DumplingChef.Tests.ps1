@@ -142,7 +142,7 @@ Describe 'New-DumplingChef' {
         $outlet = Invoke-Chef $chef @((New-UdpPacket -SourcePort 1), (New-UdpPacket -SourcePort 2))
         Get-Payloads $outlet | Should -Be '"fine"'
         @($outlet.Errors).Count | Should -Be 1
-        @($outlet.Errors)[0].Message | Should -BeLike "Chef 'Loopy' failed on the packet*could not be served*nests deeper than 64 levels*"
+        @($outlet.Errors)[0].Message | Should -BeLike "Chef 'Loopy' failed on the packet*could not be served*payload.self is payload again*cycle*"
     }
 
     It 'keeps state between packets: its script scope, shared with the interval handler, and $State' {

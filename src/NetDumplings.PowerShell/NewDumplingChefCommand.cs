@@ -1,13 +1,14 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using NetDumplings.PowerShell.Chefs;
+using NetDumplings.PowerShell.Conversion;
 
 namespace NetDumplings.PowerShell;
 
 /// <summary>
 /// <para type="synopsis">Makes a chef from PowerShell scriptblocks, for Start-DumplingKitchen -Chef.</para>
 /// <para type="description">The -OnPacket scriptblock is called for every packet the kitchen sees, with the packet as its one parameter (param($Packet); also $_). The packet is a NetDumplings.Chefs.DumplingPacket: Time, EpochSeconds, Length, SourceAddress, DestinationAddress, SourcePort, DestinationPort, Protocol, LayerNames, and the layers Ethernet, IP, IPv4, IPv6, Tcp, Udp, Arp, Icmp, IcmpV6, Dns and DnsQuestions, each computed only when read, plus Packet (the PacketDotNet packet) for anything else.</para>
-/// <para type="description">Every object a handler outputs becomes the payload of one dumpling (output nothing for no dumpling; output ,@(1, 2) to send one array). Hashtables and [pscustomobject] become JSON objects, arrays become JSON arrays, dates ISO 8601 text, enums their names, MAC addresses aa:bb:cc:dd:ee:ff, and other objects their string form. The optional -OnInterval scriptblock runs at every poke of the kitchen and its output makes interval dumplings.</para>
+/// <para type="description">Every object a handler outputs becomes the payload of one dumpling (output nothing for no dumpling; output ,@(1, 2) to send one array). Outputs become JSON by the same rules as Send-Dumpling's input: hashtables and [pscustomobject] become JSON objects, other objects JSON objects of their properties, arrays JSON arrays, dates ISO 8601 text, enums their names, IP addresses their text, MAC addresses aa:bb:cc:dd:ee:ff, and a string holding a JSON object or array (from ConvertTo-Json, say) is that JSON. Objects nested deeper than -Depth levels are written as their text and reported once; an output holding NaN, an infinity, or a hashtable, list or [pscustomobject] that holds itself is reported as an error naming where, and not served. The optional -OnInterval scriptblock runs at every poke of the kitchen and its output makes interval dumplings.</para>
 /// <para type="description">The chef runs in a PowerShell runspace of its own, in one long-running pipeline fed by a queue, never on the capture thread: variables a handler sets persist from packet to packet and are shared by both handlers (one script scope), $State is a hashtable kept in the chef object ($chef.State), and $using:name reads the value the variable had when New-DumplingChef ran. Modules named in -Module are imported into the chef's runspace; nothing else from your session is there.</para>
 /// <para type="description">An error in a handler is reported by the kitchen (with the chef's name and the packet's capture time) and counted in ErrorCount; the chef goes on with the next packet. When more than -QueueCapacity packets wait for the chef, further live packets are dropped and counted in PacketsDropped rather than slowing the capture, while a capture file's replay waits for the chef (see -WhenQueueFull). Stopping the kitchen (Ctrl+C, Stop-Job) stops a chef that is stuck in a loop.</para>
 /// </summary>
@@ -62,6 +63,11 @@ public sealed class NewDumplingChefCommand : DumplingCmdlet
     [Parameter]
     public ChefQueuePolicy WhenQueueFull { get; set; } = ChefQueuePolicy.Auto;
 
+    /// <summary><para type="description">How many levels of objects and arrays a payload may nest, the payload itself being level 1; deeper ones are written as their text, and the first such cut is reported. Default 10.</para></summary>
+    [Parameter]
+    [ValidateRange(1, 100)]
+    public int Depth { get; set; } = PowerShellJsonWriter.DefaultDepth;
+
     protected override void EndProcessing()
     {
         if (Name.IndexOfAny(['"', '\\']) >= 0 || Name.Any(char.IsControl))
@@ -78,7 +84,7 @@ public sealed class NewDumplingChefCommand : DumplingCmdlet
             ThrowTerminatingError(e, "InvalidChefScript", ErrorCategory.InvalidArgument, Name);
             return;
         }
-        WriteObject(new ScriptBlockChef(Name, script, OnInterval is not null, ResolveModules(), QueueCapacity, WhenQueueFull));
+        WriteObject(new ScriptBlockChef(Name, script, OnInterval is not null, ResolveModules(), QueueCapacity, WhenQueueFull, Depth));
     }
 
     private (bool, object?) ReadVariable(string path)

@@ -2,6 +2,7 @@ using NetDumplings.Protocol;
 using System.Management.Automation;
 using System.Text;
 using NetDumplings.Client;
+using NetDumplings.PowerShell.Conversion;
 
 namespace NetDumplings.PowerShell;
 
@@ -47,10 +48,10 @@ public sealed class SendDumplingCommand : HubClientCmdlet
     [Parameter]
     public DumplingDriver Driver { get; set; } = DumplingDriver.Packet;
 
-    /// <summary><para type="description">How many levels of nested objects to write; deeper ones are written as their text. Default 4.</para></summary>
+    /// <summary><para type="description">How many levels of objects and arrays to write, the payload itself being level 1 (ConvertTo-Json -Depth N writes N+1); deeper ones are written as their text, with a warning. Default 10.</para></summary>
     [Parameter]
     [ValidateRange(1, 100)]
-    public int Depth { get; set; } = 4;
+    public int Depth { get; set; } = PowerShellJsonWriter.DefaultDepth;
 
     /// <summary><para type="description">Write each dumpling sent to the pipeline.</para></summary>
     [Parameter]
@@ -68,14 +69,14 @@ public sealed class SendDumplingCommand : HubClientCmdlet
     protected override HubRole Role => HubRole.Kitchen;
 
     private DumplingSender? _sender;
-    private PayloadJsonWriter? _json;
+    private PowerShellJsonWriter? _json;
     private HubAddress? _address;
-    private long _errors;
+    private long _errors, _cut;
 
     protected override void BeginProcessing()
     {
         _address = ParseHub(Hub);
-        _json = new PayloadJsonWriter(Depth);
+        _json = new PowerShellJsonWriter(Depth);
         var announcement = new KitchenAnnouncement(Kitchen) { Interface = "Send-Dumpling", Chefs = [Chef] };
         try
         {
@@ -99,9 +100,9 @@ public sealed class SendDumplingCommand : HubClientCmdlet
         Dumpling dumpling;
         try
         {
-            dumpling = DumplingCodec.Create(Chef, Kitchen, Driver, ToPayload(InputObject));
+            dumpling = DumplingCodec.Create(Chef, Kitchen, Driver, new RawJsonPayload(_json!.Write(InputObject)));
         }
-        catch (Exception e) when (e is NotSupportedException or DumplingFormatException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is PayloadJsonException or DumplingFormatException or InvalidOperationException or ArgumentException)
         {
             _errors++;
             WriteError(new ArgumentException($"Cannot send this object as a dumpling payload: {e.Message}", e), "PayloadNotSerializable",
@@ -109,6 +110,8 @@ public sealed class SendDumplingCommand : HubClientCmdlet
                 "Send objects whose properties are plain values, or pass a JSON string (e.g. from ConvertTo-Json).");
             return;
         }
+        // Once, as ConvertTo-Json warns; the count comes at the end.
+        if (_json.CutAt is not null && _cut++ == 0) WriteWarning(_json.CutWarning("Send-Dumpling -Depth"));
 
         WriteQueuedEvents();
         try
@@ -135,18 +138,6 @@ public sealed class SendDumplingCommand : HubClientCmdlet
         if (PassThru) WriteObject(dumpling);
     }
 
-    private RawJsonPayload ToPayload(PSObject? input)
-    {
-        // A string that looks like a JSON object or array is JSON already: sent as is (validated by the codec).
-        if (input?.BaseObject is string text)
-        {
-            var trimmed = text.AsSpan().TrimStart();
-            if (trimmed.Length > 0 && (trimmed[0] == '{' || trimmed[0] == '['))
-                return new RawJsonPayload(Encoding.UTF8.GetBytes(text));
-        }
-        return new RawJsonPayload(_json!.Write(input));
-    }
-
     protected override void EndProcessing()
     {
         var sender = _sender!;
@@ -159,6 +150,7 @@ public sealed class SendDumplingCommand : HubClientCmdlet
             throw new PipelineStoppedException();
         }
         _sender = null;
+        if (_cut > 1) WriteWarning($"{_cut} objects nested deeper than -Depth {Depth} were cut.");
         WriteQueuedEvents();
         if (sender.NotDelivered.Count > 0)
         {

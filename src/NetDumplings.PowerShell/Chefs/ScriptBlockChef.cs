@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using NetDumplings.Chefs;
+using NetDumplings.PowerShell.Conversion;
 
 namespace NetDumplings.PowerShell.Chefs;
 
@@ -24,6 +25,8 @@ public sealed class ScriptBlockChef : DumplingChef
     public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly ChefScript _script;
+    private readonly PowerShellJsonWriter _json;
+    private bool _cutReported;
     private readonly object _gate = new();
     private Runspace? _runspace;
     private System.Management.Automation.PowerShell? _pipeline;
@@ -35,8 +38,9 @@ public sealed class ScriptBlockChef : DumplingChef
     private volatile bool _endedEarly;
 
     internal ScriptBlockChef(string name, ChefScript script, bool hasIntervalHandler, string[] modules, int queueCapacity,
-        ChefQueuePolicy whenQueueFull = ChefQueuePolicy.Auto)
+        ChefQueuePolicy whenQueueFull = ChefQueuePolicy.Auto, int depth = PowerShellJsonWriter.DefaultDepth)
     {
+        _json = new PowerShellJsonWriter(depth);
         WhenQueueFull = whenQueueFull;
         Name = name;
         _script = script;
@@ -60,6 +64,9 @@ public sealed class ScriptBlockChef : DumplingChef
     public ChefQueuePolicy WhenQueueFull { get; }
 
     public bool HasIntervalHandler { get; }
+
+    /// <summary>Levels of objects and arrays written in a payload; deeper ones are written as their text.</summary>
+    public int Depth => _json.Depth;
 
     /// <summary>The script the chef's pipeline runs (its handlers inlined), for troubleshooting.</summary>
     public string Script => _script.Text;
@@ -134,6 +141,7 @@ public sealed class ScriptBlockChef : DumplingChef
             _pipeline = pipeline;
             _stopping = context.Stopping;
             _endedEarly = false;
+            _cutReported = false;
             _invocation = pipeline.BeginInvoke(input, output);
         }
     }
@@ -235,7 +243,16 @@ public sealed class ScriptBlockChef : DumplingChef
         {
             try
             {
-                if (PowerShellJson.ToPayload(item) is not { } payload) continue;
+                if (PowerShellJsonWriter.IsNothing(item)) continue;
+                // Copied: the writer's buffer is reused for the next output.
+                var payload = new RawJsonPayload(_json.Write(item).ToArray());
+                if (_json.CutAt is not null && !_cutReported)
+                {
+                    // Chefs report through the kitchen's error path only; once a run, as ConvertTo-Json warns once.
+                    _cutReported = true;
+                    Report(new ScriptChefException(Name, (_inbox?.Current as DumplingPacket)?.Time, null,
+                        $"Chef '{Name}' cut a payload (it is still served): {_json.CutWarning("New-DumplingChef -Depth")} Further cuts are not reported."));
+                }
                 Serve(payload, driver);
                 Interlocked.Increment(ref _served);
             }

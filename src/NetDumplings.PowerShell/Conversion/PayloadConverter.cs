@@ -2,7 +2,7 @@ using System.Management.Automation;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 
-namespace NetDumplings.PowerShell;
+namespace NetDumplings.PowerShell.Conversion;
 
 /// <summary>
 /// Turns a dumpling's JSON payload into PowerShell objects (objects as PSCustomObject with their keys
