@@ -78,7 +78,7 @@ Describe 'A scriptblock chef in Start-DumplingKitchen' {
         $hub = Start-DumplingHub -InPort 0 -OutPort 0 -StatusInterval 0 -AsJob
         try {
             $info = $null
-            Wait-Until { ($script:info = Receive-Job $hub -Keep | Where-Object { $_ -is [NetDumplings.PowerShell.Hub.DumplingHubInfo] }) } -What 'hub info'
+            Wait-Until { ($script:info = Receive-Job $hub -Keep | Where-Object { $_ -is [NetDumplings.PowerShell.Jobs.DumplingHubInfo] }) } -What 'hub info'
             $eater = Connect-TestPeer $script:info.EaterHub '{"eater_name":"pester"}'
             Wait-Until { (Receive-Job $hub -Keep 6>&1 | Out-String) -match "Connected eater 'pester'" } -What 'eater connected'
             $chef = New-DumplingChef -Name HubScriptChef -OnPacket { param($Packet) if ($Packet.Protocol -eq 'ARP') { [ordered]@{ arp = "$($Packet.SourceAddress)"; when = $Packet.EpochSeconds } } }

@@ -11,7 +11,7 @@ Describe 'Start-DumplingHub -AsJob' {
             $job | Should -BeOfType ([NetDumplings.PowerShell.Jobs.DumplingHubJob])
             (Get-Job -Name 'hub-under-test').Id | Should -Be $job.Id
             $job.State | Should -Be 'Running'
-            $info = Receive-Job $job -Keep | Where-Object { $_ -is [NetDumplings.PowerShell.Hub.DumplingHubInfo] }
+            $info = Receive-Job $job -Keep | Where-Object { $_ -is [NetDumplings.PowerShell.Jobs.DumplingHubInfo] }
             $info.InPort | Should -BeGreaterThan 0
             $info.OutPort | Should -BeGreaterThan 0
             $info.EaterHub | Should -Be "127.0.0.1:$($info.OutPort)"

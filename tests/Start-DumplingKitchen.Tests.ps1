@@ -160,7 +160,7 @@ Describe 'Start-DumplingKitchen errors' {
         $e = $null
         try { Start-DumplingKitchen -Path $Mixed -NoHub -Chef NoSuchChef -ErrorVariable errs -ErrorAction SilentlyContinue } catch { $e = $_ }
         $e.FullyQualifiedErrorId | Should -BeLike 'KitchenNoValidChef*'
-        $errs.FullyQualifiedErrorId | Should -Contain 'ChefNotFound,NetDumplings.PowerShell.StartDumplingKitchenCommand'
+        $errs.FullyQualifiedErrorId | Should -Contain 'ChefNotFound,NetDumplings.PowerShell.Commands.StartDumplingKitchenCommand'
         ($errs | Where-Object FullyQualifiedErrorId -like 'ChefNotFound*').Exception.Message | Should -Match 'DNSLookupChef'
     }
 

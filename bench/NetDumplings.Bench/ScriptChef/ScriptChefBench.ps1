@@ -137,7 +137,7 @@ function Measure-Chef([scriptblock] $makeChef) {
         $chef = & $makeChef
         $outlet = [BenchOutlet]::new()
         $rate = [BenchKitchen]::Run($chef, $packets, $outlet)
-        $dropped = if ($chef -is [NetDumplings.PowerShell.Chefs.ScriptBlockChef]) { $chef.PacketsDropped } else { 0 }
+        $dropped = if ($chef -is [NetDumplings.PowerShell.ScriptChefs.ScriptBlockChef]) { $chef.PacketsDropped } else { 0 }
         if ($outlet.Errors -gt 0 -or $dropped -gt 0) { throw "bench run lost packets: $($outlet.Errors) errors, $dropped dropped" }
         if ($run -gt 0) { $rate }   # run 0 warms up
         $script:LastServed = $outlet.Served
@@ -171,7 +171,7 @@ try {
             $null = Start-DumplingKitchen -Path $capture -NoHub -Chef $chef -PokeInterval 0 -Filter '' -InformationVariable info
             $stats = $info.MessageData | Where-Object { $_ -is [NetDumplings.Kitchen.KitchenStatistics] } | Select-Object -Last 1
             if ($stats.PacketsProcessed -ne $generated.Packets) { throw "the kitchen processed $($stats.PacketsProcessed) of $($generated.Packets) packets" }
-            if ($chef -is [NetDumplings.PowerShell.Chefs.ScriptBlockChef] -and ($chef.PacketsDropped -gt 0 -or $chef.ErrorCount -gt 0)) { throw "bench run lost packets" }
+            if ($chef -is [NetDumplings.PowerShell.ScriptChefs.ScriptBlockChef] -and ($chef.PacketsDropped -gt 0 -or $chef.ErrorCount -gt 0)) { throw "bench run lost packets" }
             if ($run -gt 0) { $stats.PacketsProcessed / $stats.Elapsed.TotalSeconds }
         }
         ($rates | Sort-Object)[[int][math]::Floor($rates.Count / 2)]

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using NetDumplings.Hub;
-using NetDumplings.PowerShell.Hub;
+
+using NetDumplings.PowerShell.Cmdlets;
 
 namespace NetDumplings.PowerShell.Jobs;
 

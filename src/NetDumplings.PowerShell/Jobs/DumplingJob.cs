@@ -1,5 +1,7 @@
 using System.Management.Automation;
 
+using NetDumplings.PowerShell.Cmdlets;
+
 namespace NetDumplings.PowerShell.Jobs;
 
 /// <summary>How loud an engine message is; each goes to one PowerShell stream.</summary>

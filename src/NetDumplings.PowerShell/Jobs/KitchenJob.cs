@@ -1,7 +1,8 @@
 using System.Management.Automation;
 using NetDumplings.Client;
 using NetDumplings.Kitchen;
-using NetDumplings.PowerShell.Kitchen;
+
+using NetDumplings.PowerShell.Cmdlets;
 
 namespace NetDumplings.PowerShell.Jobs;
 

@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Threading.Channels;
 
-namespace NetDumplings.PowerShell.Chefs;
+namespace NetDumplings.PowerShell.ScriptChefs;
 
 /// <summary>The item a scriptblock chef's pipeline receives when the kitchen pokes it.</summary>
 internal sealed class IntervalTick

@@ -5,7 +5,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using NetDumplings.Chefs;
 
-namespace NetDumplings.PowerShell.Kitchen;
+namespace NetDumplings.PowerShell.ChefLoading;
 
 /// <summary>
 /// Compiles a user's chef .cs file with the Roslyn that pwsh itself ships, against the framework,

@@ -1,9 +1,11 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using NetDumplings.PowerShell.Chefs;
-using NetDumplings.PowerShell.Conversion;
 
-namespace NetDumplings.PowerShell;
+using NetDumplings.PowerShell.Cmdlets;
+using NetDumplings.PowerShell.Conversion;
+using NetDumplings.PowerShell.ScriptChefs;
+
+namespace NetDumplings.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Makes a chef from PowerShell scriptblocks, for Start-DumplingKitchen -Chef.</para>

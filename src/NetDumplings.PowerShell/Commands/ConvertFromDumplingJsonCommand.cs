@@ -1,7 +1,9 @@
 using System.Management.Automation;
 using System.Text;
 
-namespace NetDumplings.PowerShell;
+using NetDumplings.PowerShell.Cmdlets;
+
+namespace NetDumplings.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Parses dumpling JSON (as sent on the wire, or saved one per line) into dumpling objects.</para>

@@ -1,7 +1,9 @@
 using System.Management.Automation;
-using NetDumplings.PowerShell.Kitchen;
 
-namespace NetDumplings.PowerShell;
+using NetDumplings.PowerShell.ChefLoading;
+using NetDumplings.PowerShell.Cmdlets;
+
+namespace NetDumplings.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Lists the chefs a kitchen can cook with: the built-in ones, and those in C# files (.cs) or assemblies (.dll).</para>

@@ -2,9 +2,11 @@ using NetDumplings.Protocol;
 using System.Management.Automation;
 using System.Text;
 using NetDumplings.Client;
+
+using NetDumplings.PowerShell.Cmdlets;
 using NetDumplings.PowerShell.Conversion;
 
-namespace NetDumplings.PowerShell;
+namespace NetDumplings.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Sends pipeline input to a hub as dumplings, as if it came from a kitchen.</para>

@@ -3,7 +3,9 @@ using System.Management.Automation;
 using NetDumplings.Client;
 using NetDumplings.Hub;
 
-namespace NetDumplings.PowerShell;
+using NetDumplings.PowerShell.Cmdlets;
+
+namespace NetDumplings.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Eats dumplings from a hub: connects to its out-port and writes every matching dumpling to the pipeline.</para>

@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using NetDumplings.Kitchen;
 
-namespace NetDumplings.PowerShell.Kitchen;
+namespace NetDumplings.PowerShell.Cmdlets;
 
 /// <summary>One error category per reason a kitchen cannot start.</summary>
 internal static class KitchenErrors

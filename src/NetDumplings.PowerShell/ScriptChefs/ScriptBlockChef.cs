@@ -2,9 +2,11 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using NetDumplings.Chefs;
+
+using NetDumplings.PowerShell.Cmdlets;
 using NetDumplings.PowerShell.Conversion;
 
-namespace NetDumplings.PowerShell.Chefs;
+namespace NetDumplings.PowerShell.ScriptChefs;
 
 /// <summary>
 /// A chef written as PowerShell scriptblocks (made by New-DumplingChef). It cooks in a runspace of its

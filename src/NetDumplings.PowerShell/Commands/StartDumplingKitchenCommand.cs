@@ -2,10 +2,12 @@ using NetDumplings.Protocol;
 using System.Management.Automation;
 using NetDumplings.Hub;
 using NetDumplings.Kitchen;
-using NetDumplings.PowerShell.Kitchen;
+
+using NetDumplings.PowerShell.ChefLoading;
+using NetDumplings.PowerShell.Cmdlets;
 using NetDumplings.PowerShell.Jobs;
 
-namespace NetDumplings.PowerShell;
+namespace NetDumplings.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Starts a kitchen: sniffs packets (live, or from capture files), hands each to chefs, and sends the dumplings they make to a hub.</para>

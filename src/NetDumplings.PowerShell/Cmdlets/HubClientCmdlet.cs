@@ -3,9 +3,10 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using NetDumplings.Client;
 using NetDumplings.Protocol;
+
 using NetDumplings.PowerShell.Jobs;
 
-namespace NetDumplings.PowerShell;
+namespace NetDumplings.PowerShell.Cmdlets;
 
 /// <summary>Which side of a hub a cmdlet talks to.</summary>
 public enum HubRole { Kitchen, Eater }

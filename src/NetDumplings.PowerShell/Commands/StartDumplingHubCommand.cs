@@ -2,9 +2,11 @@ using NetDumplings.Protocol;
 using System.Management.Automation;
 using System.Net.Sockets;
 using NetDumplings.Hub;
+
+using NetDumplings.PowerShell.Cmdlets;
 using NetDumplings.PowerShell.Jobs;
 
-namespace NetDumplings.PowerShell.Hub;
+namespace NetDumplings.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Starts a dumpling hub: kitchens send dumplings to its in-port, eaters receive them from its out-port.</para>

@@ -3,7 +3,7 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using NetDumplings.Kitchen;
 
-namespace NetDumplings.PowerShell.Kitchen;
+namespace NetDumplings.PowerShell.ChefLoading;
 
 /// <summary>Completes -Interface with the interfaces libpcap can capture on (and 'any').</summary>
 public sealed class InterfaceCompleter : IArgumentCompleter

@@ -1,7 +1,7 @@
 using NetDumplings.Protocol;
 using NetDumplings.Hub;
 
-namespace NetDumplings.PowerShell.Hub;
+namespace NetDumplings.PowerShell.Jobs;
 
 /// <summary>Where a started hub listens: what kitchens and eaters pass to -Hub.</summary>
 public sealed class DumplingHubInfo

@@ -2,7 +2,7 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Text;
 
-namespace NetDumplings.PowerShell.Chefs;
+namespace NetDumplings.PowerShell.ScriptChefs;
 
 /// <summary>
 /// The one script a scriptblock chef's pipeline runs, made from the text (not the ScriptBlock objects,

@@ -1,6 +1,6 @@
 using NetDumplings.Client;
 
-namespace NetDumplings.PowerShell;
+namespace NetDumplings.PowerShell.Cmdlets;
 
 /// <summary>
 /// The one way cmdlets eat: the eater's enumerator driven from the pipeline thread, with an idle

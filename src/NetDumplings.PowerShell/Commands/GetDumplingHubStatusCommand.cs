@@ -3,7 +3,9 @@ using System.Management.Automation;
 using NetDumplings.Client;
 using NetDumplings.Hub;
 
-namespace NetDumplings.PowerShell.Hub;
+using NetDumplings.PowerShell.Cmdlets;
+
+namespace NetDumplings.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Gets a hub's status: dumplings in and out, uptime, and the kitchens and eaters connected.</para>

@@ -1,6 +1,6 @@
 using System.Management.Automation;
 
-namespace NetDumplings.PowerShell;
+namespace NetDumplings.PowerShell.Cmdlets;
 
 /// <summary>
 /// Base for the module's cmdlets: owns the cancellation token that <see cref="StopProcessing"/>

@@ -1,7 +1,9 @@
 using System.Management.Automation;
 using NetDumplings.Chefs;
 
-namespace NetDumplings.PowerShell.Kitchen;
+using NetDumplings.PowerShell.Cmdlets;
+
+namespace NetDumplings.PowerShell.ChefLoading;
 
 /// <summary>A chef class a kitchen can cook with, and where it came from (Get-DumplingChef's output).</summary>
 public sealed record DumplingChefInfo(string Name, string FullName, string Source, Type Type)
@@ -111,5 +113,5 @@ internal sealed class ChefResolver
     }
 
     private static ErrorRecord Errors_(Exception e, object? target, string id, ErrorCategory category, string? action = null) =>
-        NetDumplings.PowerShell.Errors.Record(e, id, category, target, action);
+        NetDumplings.PowerShell.Cmdlets.Errors.Record(e, id, category, target, action);
 }
