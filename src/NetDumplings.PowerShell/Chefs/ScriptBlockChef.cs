@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using NetDumplings.Chefs;
+using NetDumplings.Packets;
 
 namespace NetDumplings.PowerShell.Chefs;
 

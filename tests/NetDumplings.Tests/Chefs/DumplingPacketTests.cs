@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using NetDumplings.Chefs;
+using NetDumplings.Packets;
 using PacketDotNet;
 
 namespace NetDumplings.Tests.Chefs;

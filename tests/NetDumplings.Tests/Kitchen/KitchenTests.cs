@@ -1,6 +1,7 @@
 using System.Net;
 using NetDumplings.Chefs;
 using NetDumplings.Kitchen;
+using NetDumplings.Packets;
 using static NetDumplings.Tests.Kitchen.KitchenRun;
 
 namespace NetDumplings.Tests.Kitchen;

@@ -1,4 +1,5 @@
 using System.Net.NetworkInformation;
+using NetDumplings.Packets;
 using PacketDotNet;
 
 namespace NetDumplings.Chefs;

@@ -1,3 +1,4 @@
+using NetDumplings.Packets;
 using PacketDotNet;
 
 namespace NetDumplings.Chefs;

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace NetDumplings.Chefs;
+namespace NetDumplings.Packets;
 
 /// <summary>One question of a DNS message: the name asked for (no trailing dot), its type and class.</summary>
 public sealed record DnsMessageQuestion(string Name, ushort Type, ushort Class)

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using PacketDotNet;
 
-namespace NetDumplings.Chefs;
+namespace NetDumplings.Packets;
 
 /// <summary>
 /// Where the network and transport headers of a captured frame are, read straight from its bytes:

@@ -2,7 +2,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using PacketDotNet;
 
-namespace NetDumplings.Chefs;
+namespace NetDumplings.Packets;
 
 /// <summary>
 /// A packet as a script sees it: capture time, length, addresses, ports, protocol and the common layers

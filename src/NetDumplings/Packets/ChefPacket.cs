@@ -1,6 +1,6 @@
 using PacketDotNet;
 
-namespace NetDumplings.Chefs;
+namespace NetDumplings.Packets;
 
 /// <summary>
 /// One captured packet as a chef sees it: capture time, the raw bytes (a copy the chef may keep),
