@@ -25,7 +25,6 @@ public sealed class DumplingPacket
     private IcmpV6Packet? _icmpV6;
     private DnsMessage? _dns;
     private byte[]? _bytes;
-    private PacketHeaders? _headers;
 
     [Flags]
     private enum Layers
@@ -40,7 +39,7 @@ public sealed class DumplingPacket
         var data = MemoryMarshal.TryGetArray(packet.Data, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
             ? segment.Array
             : packet.Data.ToArray();
-        _packet = new ChefPacket(data, packet.Timestamp, packet.LinkType, packet.OriginalLength, packet.Source);
+        _packet = packet.CopyFor(data);
     }
 
     /// <summary>When the packet was captured.</summary>
@@ -63,6 +62,9 @@ public sealed class DumplingPacket
     /// <summary>A copy of the captured bytes.</summary>
     public byte[] Bytes => _bytes ??= _packet.Data.ToArray();
 
+    /// <summary>Where the headers are, and how far they could be read (<see cref="PacketHeaders.Status"/>).</summary>
+    public PacketHeaders Headers => _packet.Headers;
+
     /// <summary>The PacketDotNet packet, parsed on first read, for anything the properties here do not cover.</summary>
     public Packet Packet => _packet.Packet;
 
@@ -76,18 +78,19 @@ public sealed class DumplingPacket
     public IcmpV4Packet? Icmp => Read(Layers.Icmp, ref _icmp);
     public IcmpV6Packet? IcmpV6 => Read(Layers.IcmpV6, ref _icmpV6);
 
-    // Addresses, ports, protocol and DNS come from the header bytes when the frame is a kind PacketHeaders
-    // knows (nearly all), which is several times cheaper than PacketDotNet's layer objects.
-    private PacketHeaders Headers => _headers ??= PacketHeaders.Read(_packet.Data.Span, _packet.LinkType);
+    // Addresses, ports, protocol, layers and DNS come from the header reader whenever it read the network
+    // layer (nearly always), which is several times cheaper than PacketDotNet's layer objects.
+    private bool HeadersRead => Headers.NetworkLayer != PacketLayer.None;
 
-    /// <summary>The DNS message in a UDP or TCP payload on port 53 or 5353 (mDNS), or null.</summary>
+    /// <summary>The DNS message in a UDP payload on port 53 or 5353 (mDNS), or a TCP payload on port 53, or null.</summary>
     public DnsMessage? Dns
     {
         get
         {
             if ((_read & Layers.Dns) != 0) return _dns;
             _read |= Layers.Dns;
-            _dns = ParseDns();
+            var message = HeadersRead ? DnsMessage.FindMessage(_packet.Data.Span, Headers) : DnsMessage.FindMessage(_packet.Extract<TransportPacket>());
+            _dns = DnsMessage.TryParse(message, out var parsed) ? parsed : null;
             return _dns;
         }
     }
@@ -96,22 +99,37 @@ public sealed class DumplingPacket
     public IReadOnlyList<DnsMessageQuestion> DnsQuestions => Dns?.Questions ?? [];
 
     /// <summary>The IP source address, or the ARP sender's protocol address.</summary>
-    public IPAddress? SourceAddress => Headers.Known ? Headers.SourceAddress(_packet.Data.Span) : IP?.SourceAddress ?? Arp?.SenderProtocolAddress;
+    public IPAddress? SourceAddress => HeadersRead ? Headers.SourceAddress(_packet.Data.Span) : IP?.SourceAddress ?? Arp?.SenderProtocolAddress;
 
     /// <summary>The IP destination address, or the ARP target's protocol address.</summary>
-    public IPAddress? DestinationAddress => Headers.Known ? Headers.DestinationAddress(_packet.Data.Span) : IP?.DestinationAddress ?? Arp?.TargetProtocolAddress;
+    public IPAddress? DestinationAddress => HeadersRead ? Headers.DestinationAddress(_packet.Data.Span) : IP?.DestinationAddress ?? Arp?.TargetProtocolAddress;
 
     /// <summary>The TCP or UDP source port, or null.</summary>
-    public int? SourcePort => Headers.Known ? Headers.Port(_packet.Data.Span, source: true) : Tcp?.SourcePort ?? (int?)Udp?.SourcePort;
+    public int? SourcePort => HeadersRead ? Headers.SourcePort : Tcp?.SourcePort ?? (int?)Udp?.SourcePort;
 
     /// <summary>The TCP or UDP destination port, or null.</summary>
-    public int? DestinationPort => Headers.Known ? Headers.Port(_packet.Data.Span, source: false) : Tcp?.DestinationPort ?? (int?)Udp?.DestinationPort;
+    public int? DestinationPort => HeadersRead ? Headers.DestinationPort : Tcp?.DestinationPort ?? (int?)Udp?.DestinationPort;
 
     /// <summary>
     /// The innermost protocol this object names: TCP, UDP, ICMP, ICMPv6, ARP, else the IP protocol
     /// number's name (Gre, Esp, ...), else the Ethernet type, else the link type.
     /// </summary>
-    public string Protocol => Headers.ProtocolName ?? SlowProtocol;
+    public string Protocol => HeaderProtocol ?? SlowProtocol;
+
+    // Named from the IP protocol number, so a later fragment of a UDP datagram is still UDP.
+    private string? HeaderProtocol => Headers.NetworkLayer switch
+    {
+        PacketLayer.Arp => "ARP",
+        PacketLayer.IPv4 or PacketLayer.IPv6 => Headers.IPProtocol switch
+        {
+            PacketHeaders.ProtocolTcp => "TCP",
+            PacketHeaders.ProtocolUdp => "UDP",
+            PacketHeaders.ProtocolIcmp when Headers.NetworkLayer == PacketLayer.IPv4 => "ICMP",
+            PacketHeaders.ProtocolIcmpV6 => "ICMPv6",
+            _ => null,
+        },
+        _ => null,
+    };
 
     private string SlowProtocol =>
         Tcp is not null ? "TCP" :
@@ -124,35 +142,33 @@ public sealed class DumplingPacket
         LinkType.ToString();
 
     /// <summary>
-    /// The layers present, named as the original netdumplings' dashboards expect (Ethernet, IP for IPv4,
-    /// IPv6, TCP, UDP, ARP, ICMP, ICMPv6, DNS, and Raw for payload bytes no parser claimed).
+    /// The layers present, named as the original netdumplings' dashboards expect and as PacketCountChef
+    /// counts them (Ethernet, cooked linux, Dot1Q, IP for IPv4, IPv6, TCP, UDP, ARP, ICMP, ICMPv6, DNS,
+    /// and Raw for bytes no parser claimed).
     /// </summary>
     public string[] LayerNames
     {
         get
         {
-            var names = new List<string>(5);
-            var headers = Headers;
-            if (headers.Known)
+            Span<PacketLayer> layers = stackalloc PacketLayer[PacketHeaders.MaxLayers];
+            if (Headers.TryCopyLayers(_packet.Data.Span, layers, out var count))
             {
-                if (headers.HasEthernet) names.Add("Ethernet");
-                names.Add(headers.IsArp ? "ARP" : headers.IsIPv4 ? "IP" : "IPv6");
-                if (headers.ProtocolName is { } transport and not "ARP") names.Add(transport);
-                if (Dns is not null) names.Add("DNS");
-                else if (headers.HasTransportPayload(_packet.Data.Span)) names.Add("Raw");
-                return [.. names];
+                var names = new string[count];
+                for (var i = 0; i < count; i++) names[i] = PacketLayerNames.Of(layers[i]);
+                return names;
             }
-            if (Ethernet is not null) names.Add("Ethernet");
-            if (IP is IPv4Packet) names.Add("IP");
-            else if (IP is IPv6Packet) names.Add("IPv6");
-            if (Arp is not null) names.Add("ARP");
-            if (Icmp is not null) names.Add("ICMP");
-            if (IcmpV6 is not null) names.Add("ICMPv6");
-            if (Tcp is not null) names.Add("TCP");
-            if (Udp is not null) names.Add("UDP");
-            if (Dns is not null) names.Add("DNS");
-            else if (((Packet?)Tcp ?? Udp)?.PayloadData is { Length: > 0 }) names.Add("Raw");
-            return [.. names];
+            var found = new List<string>(5);
+            if (Ethernet is not null) found.Add("Ethernet");
+            if (IP is IPv4Packet) found.Add("IP");
+            else if (IP is IPv6Packet) found.Add("IPv6");
+            if (Arp is not null) found.Add("ARP");
+            if (Icmp is not null) found.Add("ICMP");
+            if (IcmpV6 is not null) found.Add("ICMPv6");
+            if (Tcp is not null) found.Add("TCP");
+            if (Udp is not null) found.Add("UDP");
+            if (Dns is not null) found.Add("DNS");
+            else if (((Packet?)Tcp ?? Udp)?.PayloadData is { Length: > 0 }) found.Add("Raw");
+            return [.. found];
         }
     }
 
@@ -168,40 +184,7 @@ public sealed class DumplingPacket
     {
         if ((_read & layer) != 0) return field;
         _read |= layer;
-        try
-        {
-            field = _packet.Packet.Extract<T>();
-        }
-        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException)
-        {
-            // A truncated or malformed packet has no such layer, rather than a script-stopping error.
-            field = null;
-        }
+        field = _packet.Extract<T>();
         return field;
     }
-
-    private DnsMessage? ParseDns()
-    {
-        var headers = Headers;
-        if (headers.Known)
-        {
-            var frame = _packet.Data.Span;
-            if (headers.Port(frame, source: true) is not { } sourcePort || headers.Port(frame, source: false) is not { } destinationPort
-                || !IsDnsPort(sourcePort, destinationPort))
-                return null;
-            var message = headers.TransportPayload(frame);
-            // DNS over TCP prefixes each message with its 2-byte length.
-            if (headers.TransportProtocol == PacketHeaders.Tcp) message = message.Length > 2 ? message[2..] : default;
-            return DnsMessage.TryParse(message, out var parsed) ? parsed : null;
-        }
-        if (Udp is { } udp && IsDnsPort(udp.SourcePort, udp.DestinationPort))
-            return DnsMessage.TryParse(udp.PayloadData ?? [], out var dns) ? dns : null;
-        if (Tcp is { } tcp && IsDnsPort(tcp.SourcePort, tcp.DestinationPort) && tcp.PayloadData is { Length: > 2 } data)
-            // DNS over TCP prefixes each message with its 2-byte length.
-            return DnsMessage.TryParse(data.AsSpan(2), out var dns) ? dns : null;
-        return null;
-    }
-
-    private static bool IsDnsPort(int source, int destination) =>
-        source is 53 or 5353 || destination is 53 or 5353;
 }
