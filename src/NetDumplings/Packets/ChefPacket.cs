@@ -64,21 +64,27 @@ public sealed class ChefPacket
     /// null when PacketDotNet cannot parse that far, since a truncated or malformed packet is ordinary
     /// traffic rather than a chef's error.
     /// </summary>
-    public T? Extract<T>() where T : Packet
+    public T? Extract<T>() where T : Packet => FromParse(static packet => packet.Extract<T>(), null);
+
+    /// <summary>
+    /// Reads something from the PacketDotNet parse, or <paramref name="fallback"/> when PacketDotNet cannot:
+    /// it parses lazily, so even a layer's field can throw on a truncated or malformed packet.
+    /// </summary>
+    internal T FromParse<T>(Func<Packet, T> read, T fallback)
     {
         try
         {
-            return Packet.Extract<T>();
+            return read(Packet);
         }
         catch (Exception e) when (IsMalformedPacketError(e))
         {
-            return null;
+            return fallback;
         }
     }
 
-    /// <summary>What PacketDotNet throws on a packet it cannot parse (truncated, malformed, a link type it lacks).</summary>
+    /// <summary>What PacketDotNet throws on a packet it cannot parse (truncated, malformed, a link type it lacks); seen in fuzzing.</summary>
     internal static bool IsMalformedPacketError(Exception e) =>
-        e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or NotImplementedException;
+        e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or NotImplementedException or NullReferenceException or OverflowException;
 
     /// <summary>The same capture over bytes of its own, for another thread; headers already read come along.</summary>
     internal ChefPacket CopyFor(byte[] data) =>

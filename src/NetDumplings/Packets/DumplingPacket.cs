@@ -78,9 +78,10 @@ public sealed class DumplingPacket
     public IcmpV4Packet? Icmp => Read(Layers.Icmp, ref _icmp);
     public IcmpV6Packet? IcmpV6 => Read(Layers.IcmpV6, ref _icmpV6);
 
-    // Addresses, ports, protocol, layers and DNS come from the header reader whenever it read the network
-    // layer (nearly always), which is several times cheaper than PacketDotNet's layer objects.
-    private bool HeadersRead => Headers.NetworkLayer != PacketLayer.None;
+    // Addresses, ports, protocol, layers and DNS come from the header reader whenever it knows the frame's
+    // kind (nearly always), which is several times cheaper than PacketDotNet's layer objects; its answer
+    // on a truncated or malformed frame stands. PacketDotNet answers only for kinds the reader lacks.
+    private bool ReaderKnowsFrame => Headers.Status is not (PacketDecodeStatus.UnknownLinkType or PacketDecodeStatus.UnknownNetworkProtocol);
 
     /// <summary>The DNS message in a UDP payload on port 53 or 5353 (mDNS), or a TCP payload on port 53, or null.</summary>
     public DnsMessage? Dns
@@ -89,7 +90,9 @@ public sealed class DumplingPacket
         {
             if ((_read & Layers.Dns) != 0) return _dns;
             _read |= Layers.Dns;
-            var message = HeadersRead ? DnsMessage.FindMessage(_packet.Data.Span, Headers) : DnsMessage.FindMessage(_packet.Extract<TransportPacket>());
+            var message = ReaderKnowsFrame
+                ? DnsMessage.FindMessage(_packet.Data.Span, Headers)
+                : _packet.FromParse(static p => DnsMessage.FindMessage(p.Extract<TransportPacket>()).ToArray(), []);
             _dns = DnsMessage.TryParse(message, out var parsed) ? parsed : null;
             return _dns;
         }
@@ -99,47 +102,55 @@ public sealed class DumplingPacket
     public IReadOnlyList<DnsMessageQuestion> DnsQuestions => Dns?.Questions ?? [];
 
     /// <summary>The IP source address, or the ARP sender's protocol address.</summary>
-    public IPAddress? SourceAddress => HeadersRead ? Headers.SourceAddress(_packet.Data.Span) : IP?.SourceAddress ?? Arp?.SenderProtocolAddress;
+    public IPAddress? SourceAddress => ReaderKnowsFrame
+        ? Headers.SourceAddress(_packet.Data.Span)
+        : _packet.FromParse(static p => p.Extract<IPPacket>()?.SourceAddress ?? p.Extract<ArpPacket>()?.SenderProtocolAddress, null);
 
     /// <summary>The IP destination address, or the ARP target's protocol address.</summary>
-    public IPAddress? DestinationAddress => HeadersRead ? Headers.DestinationAddress(_packet.Data.Span) : IP?.DestinationAddress ?? Arp?.TargetProtocolAddress;
+    public IPAddress? DestinationAddress => ReaderKnowsFrame
+        ? Headers.DestinationAddress(_packet.Data.Span)
+        : _packet.FromParse(static p => p.Extract<IPPacket>()?.DestinationAddress ?? p.Extract<ArpPacket>()?.TargetProtocolAddress, null);
 
     /// <summary>The TCP or UDP source port, or null.</summary>
-    public int? SourcePort => HeadersRead ? Headers.SourcePort : Tcp?.SourcePort ?? (int?)Udp?.SourcePort;
+    public int? SourcePort => ReaderKnowsFrame
+        ? Headers.SourcePort
+        : _packet.FromParse(static p => p.Extract<TcpPacket>()?.SourcePort ?? (int?)p.Extract<UdpPacket>()?.SourcePort, null);
 
     /// <summary>The TCP or UDP destination port, or null.</summary>
-    public int? DestinationPort => HeadersRead ? Headers.DestinationPort : Tcp?.DestinationPort ?? (int?)Udp?.DestinationPort;
+    public int? DestinationPort => ReaderKnowsFrame
+        ? Headers.DestinationPort
+        : _packet.FromParse(static p => p.Extract<TcpPacket>()?.DestinationPort ?? (int?)p.Extract<UdpPacket>()?.DestinationPort, null);
 
     /// <summary>
     /// The innermost protocol this object names: TCP, UDP, ICMP, ICMPv6, ARP, else the IP protocol
     /// number's name (Gre, Esp, ...), else the Ethernet type, else the link type.
     /// </summary>
-    public string Protocol => HeaderProtocol ?? SlowProtocol;
+    public string Protocol => Headers.Status == PacketDecodeStatus.UnknownLinkType
+        ? _packet.FromParse(static p => ProtocolOf(p), LinkType.ToString())
+        : HeaderProtocol;
 
     // Named from the IP protocol number, so a later fragment of a UDP datagram is still UDP.
-    private string? HeaderProtocol => Headers.NetworkLayer switch
+    private string HeaderProtocol => Headers switch
     {
-        PacketLayer.Arp => "ARP",
-        PacketLayer.IPv4 or PacketLayer.IPv6 => Headers.IPProtocol switch
-        {
-            PacketHeaders.ProtocolTcp => "TCP",
-            PacketHeaders.ProtocolUdp => "UDP",
-            PacketHeaders.ProtocolIcmp when Headers.NetworkLayer == PacketLayer.IPv4 => "ICMP",
-            PacketHeaders.ProtocolIcmpV6 => "ICMPv6",
-            _ => null,
-        },
-        _ => null,
+        { NetworkLayer: PacketLayer.Arp } => "ARP",
+        { IPProtocol: PacketHeaders.ProtocolTcp } => "TCP",
+        { IPProtocol: PacketHeaders.ProtocolUdp } => "UDP",
+        { IPProtocol: PacketHeaders.ProtocolIcmp, NetworkLayer: PacketLayer.IPv4 } => "ICMP",
+        { IPProtocol: PacketHeaders.ProtocolIcmpV6 } => "ICMPv6",
+        { IPProtocol: { } protocol } => ((ProtocolType)protocol).ToString(),
+        { EtherType: not 0 and var etherType } => ((EthernetType)etherType).ToString(),
+        _ => LinkType.ToString(),
     };
 
-    private string SlowProtocol =>
-        Tcp is not null ? "TCP" :
-        Udp is not null ? "UDP" :
-        Icmp is not null ? "ICMP" :
-        IcmpV6 is not null ? "ICMPv6" :
-        Arp is not null ? "ARP" :
-        IP is { } ip ? ip.Protocol.ToString() :
-        Ethernet is { } ethernet ? ethernet.Type.ToString() :
-        LinkType.ToString();
+    private static string ProtocolOf(Packet packet) =>
+        packet.Extract<TcpPacket>() is not null ? "TCP" :
+        packet.Extract<UdpPacket>() is not null ? "UDP" :
+        packet.Extract<IcmpV4Packet>() is not null ? "ICMP" :
+        packet.Extract<IcmpV6Packet>() is not null ? "ICMPv6" :
+        packet.Extract<ArpPacket>() is not null ? "ARP" :
+        packet.Extract<IPPacket>() is { } ip ? ip.Protocol.ToString() :
+        packet.Extract<EthernetPacket>() is { } ethernet ? ethernet.Type.ToString() :
+        packet.GetType().Name;
 
     /// <summary>
     /// The layers present, named as the original netdumplings' dashboards expect and as PacketCountChef
@@ -151,25 +162,30 @@ public sealed class DumplingPacket
         get
         {
             Span<PacketLayer> layers = stackalloc PacketLayer[PacketHeaders.MaxLayers];
-            if (Headers.TryCopyLayers(_packet.Data.Span, layers, out var count))
-            {
-                var names = new string[count];
-                for (var i = 0; i < count; i++) names[i] = PacketLayerNames.Of(layers[i]);
-                return names;
-            }
-            var found = new List<string>(5);
-            if (Ethernet is not null) found.Add("Ethernet");
-            if (IP is IPv4Packet) found.Add("IP");
-            else if (IP is IPv6Packet) found.Add("IPv6");
-            if (Arp is not null) found.Add("ARP");
-            if (Icmp is not null) found.Add("ICMP");
-            if (IcmpV6 is not null) found.Add("ICMPv6");
-            if (Tcp is not null) found.Add("TCP");
-            if (Udp is not null) found.Add("UDP");
-            if (Dns is not null) found.Add("DNS");
-            else if (((Packet?)Tcp ?? Udp)?.PayloadData is { Length: > 0 }) found.Add("Raw");
-            return [.. found];
+            if (!Headers.TryCopyLayers(_packet.Data.Span, layers, out var count))
+                return _packet.FromParse(static p => LayerNamesOf(p), []);
+            var names = new string[count];
+            for (var i = 0; i < count; i++) names[i] = PacketLayerNames.Of(layers[i]);
+            return names;
         }
+    }
+
+    private static string[] LayerNamesOf(Packet packet)
+    {
+        var found = new List<string>(5);
+        if (packet.Extract<EthernetPacket>() is not null) found.Add(PacketLayerNames.Of(PacketLayer.Ethernet));
+        var ip = packet.Extract<IPPacket>();
+        if (ip is IPv4Packet) found.Add(PacketLayerNames.Of(PacketLayer.IPv4));
+        else if (ip is IPv6Packet) found.Add(PacketLayerNames.Of(PacketLayer.IPv6));
+        if (packet.Extract<ArpPacket>() is not null) found.Add(PacketLayerNames.Of(PacketLayer.Arp));
+        if (packet.Extract<IcmpV4Packet>() is not null) found.Add(PacketLayerNames.Of(PacketLayer.Icmp));
+        if (packet.Extract<IcmpV6Packet>() is not null) found.Add(PacketLayerNames.Of(PacketLayer.IcmpV6));
+        var transport = packet.Extract<TransportPacket>();
+        if (transport is TcpPacket) found.Add(PacketLayerNames.Of(PacketLayer.Tcp));
+        if (transport is UdpPacket) found.Add(PacketLayerNames.Of(PacketLayer.Udp));
+        if (DnsMessage.IsWellFormed(DnsMessage.FindMessage(transport))) found.Add(PacketLayerNames.Of(PacketLayer.Dns));
+        else if (transport?.PayloadData is { Length: > 0 }) found.Add(PacketLayerNames.Of(PacketLayer.Raw));
+        return [.. found];
     }
 
     public override string ToString()

@@ -23,7 +23,8 @@ public sealed class ARPChef : DumplingChef
         ArpMessage arp;
         if (headers.NetworkLayer == PacketLayer.Arp)
             arp = headers.Arp(packet.Data.Span);
-        else if (headers.Status != PacketDecodeStatus.UnknownLinkType || packet.Extract<ArpPacket>() is not { } parsed || !ArpMessage.TryRead(parsed.Bytes, out arp))
+        else if (headers.Status != PacketDecodeStatus.UnknownLinkType
+                 || !ArpMessage.TryRead(packet.FromParse(static p => p.Extract<ArpPacket>()?.Bytes, null), out arp))
             return null;   // the reader knows the link type, so this is not ARP: no parse for the non-ARP many
         if (arp.SenderProtocolAddress.Length is not (4 or 16)) return null;   // not ARP for IP
 

@@ -41,7 +41,7 @@ public sealed class DNSLookupChef : DumplingChef
     {
         var headers = packet.Headers;
         var message = headers.Status == PacketDecodeStatus.UnknownLinkType
-            ? DnsMessage.FindMessage(packet.Extract<PacketDotNet.TransportPacket>())
+            ? packet.FromParse(static p => DnsMessage.FindMessage(p.Extract<PacketDotNet.TransportPacket>()).ToArray(), [])
             : DnsMessage.FindMessage(packet.Data.Span, headers);   // most packets are not DNS and need no parse at all
         Span<byte> name = stackalloc byte[DnsMessage.MaxNameLength];
         if (!DnsMessage.TryReadQueryName(message, name, out var nameLength)) return null;
