@@ -94,64 +94,44 @@ public readonly struct PacketHeaders
 
     public static PacketHeaders Read(ReadOnlySpan<byte> frame, LinkLayers link)
     {
-        var headers = new PacketHeaders();
-        int at;
-        int etherType;
-        switch (link)
+        // Where the link header ends and where its EtherType is (-1: none; the IP version nibble says).
+        var (linkLayer, at, etherTypeAt) = link switch
         {
-            case LinkLayers.Ethernet:
-                if (frame.Length < 14) return headers.Stop(PacketDecodeStatus.Truncated, 0, frame.Length);
-                headers = headers with { LinkLayer = PacketLayer.Ethernet };
-                etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[12..]);
-                at = 14;
-                break;
-            case LinkLayers.LinuxSll:
-                if (frame.Length < 16) return headers.Stop(PacketDecodeStatus.Truncated, 0, frame.Length);
-                headers = headers with { LinkLayer = PacketLayer.LinuxCooked };
-                etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[14..]);
-                at = 16;
-                break;
-            case LinkLayers.LinuxSll2:
-                if (frame.Length < 20) return headers.Stop(PacketDecodeStatus.Truncated, 0, frame.Length);
-                headers = headers with { LinkLayer = PacketLayer.LinuxCookedV2 };
-                etherType = BinaryPrimitives.ReadUInt16BigEndian(frame);
-                at = 20;
-                break;
-            case LinkLayers.Raw or LinkLayers.RawLegacy or RawOpenBsd or LinkLayers.IPv4 or LinkLayers.IPv6:
-                if (frame.IsEmpty) return headers.Stop(PacketDecodeStatus.Truncated, 0, 0);
-                etherType = link switch
-                {
-                    LinkLayers.IPv4 => EtherTypeIPv4,
-                    LinkLayers.IPv6 => EtherTypeIPv6,
-                    _ => EtherTypeOfVersion(frame[0]),
-                };
-                at = 0;
-                break;
-            case LinkLayers.Null or LinkLayers.Loop:
-                // The 4-byte address family is in the capturing host's byte order (Null) or big-endian
-                // (Loop), and its IPv6 value differs between BSDs: the IP version nibble is plainer.
-                if (frame.Length < 5) return headers.Stop(PacketDecodeStatus.Truncated, 0, frame.Length);
-                headers = headers with { LinkLayer = PacketLayer.Loopback };
-                etherType = EtherTypeOfVersion(frame[4]);
-                at = 4;
-                break;
-            default:
-                return headers.Stop(PacketDecodeStatus.UnknownLinkType, 0, frame.Length);
-        }
+            LinkLayers.Ethernet => (PacketLayer.Ethernet, 14, 12),
+            LinkLayers.LinuxSll => (PacketLayer.LinuxCooked, 16, 14),
+            LinkLayers.LinuxSll2 => (PacketLayer.LinuxCookedV2, 20, 0),
+            LinkLayers.Raw or LinkLayers.RawLegacy or RawOpenBsd or LinkLayers.IPv4 or LinkLayers.IPv6 => (PacketLayer.None, 0, -1),
+            // The 4-byte address family is in the capturing host's byte order (Null) or big-endian
+            // (Loop), and its IPv6 value differs between BSDs: the IP version nibble is plainer.
+            LinkLayers.Null or LinkLayers.Loop => (PacketLayer.Loopback, 4, -1),
+            _ => (PacketLayer.None, -1, -1),
+        };
+        var headers = new PacketHeaders { LinkLayer = linkLayer };
+        if (at < 0) return headers.Stop(PacketDecodeStatus.UnknownLinkType, 0, frame.Length);
+        if (frame.Length < (etherTypeAt < 0 ? at + 1 : at)) return (headers with { LinkLayer = PacketLayer.None }).Stop(PacketDecodeStatus.Truncated, 0, frame.Length);
+        var etherType = etherTypeAt >= 0 ? BinaryPrimitives.ReadUInt16BigEndian(frame[etherTypeAt..]) : link switch
+        {
+            LinkLayers.IPv4 => EtherTypeIPv4,
+            LinkLayers.IPv6 => EtherTypeIPv6,
+            _ => (frame[at] >> 4) switch { 4 => EtherTypeIPv4, 6 => EtherTypeIPv6, _ => 0 },
+        };
 
         // VLAN tags: 2 bytes of tag control, then the next EtherType; Ethernet and cooked captures alike.
         var tags = 0;
         byte serviceTags = 0;
+        PacketDecodeStatus? stopped = null;
         while (etherType is 0x8100 or 0x88A8 or 0x9100)
         {
-            if (tags == MaxVlanTags) return (headers with { VlanTagCount = tags, ServiceTags = serviceTags }).Stop(PacketDecodeStatus.Malformed, at, frame.Length);
-            if (frame.Length < at + 4) return (headers with { VlanTagCount = tags, ServiceTags = serviceTags }).Stop(PacketDecodeStatus.Truncated, at, frame.Length);
+            stopped = tags == MaxVlanTags ? PacketDecodeStatus.Malformed : frame.Length < at + 4 ? PacketDecodeStatus.Truncated : null;
+            if (stopped is not null) break;
             if (etherType == 0x88A8) serviceTags |= (byte)(1 << tags);
             tags++;
             etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 2)..]);
             at += 4;
         }
-        headers = headers with { VlanTagCount = tags, ServiceTags = serviceTags, EtherType = etherType, NetworkOffset = at };
+        headers = headers with { VlanTagCount = tags, ServiceTags = serviceTags };
+        if (stopped is { } status) return headers.Stop(status, at, frame.Length);
+        headers = headers with { EtherType = etherType, NetworkOffset = at };
 
         return etherType switch
         {
@@ -161,13 +141,6 @@ public readonly struct PacketHeaders
             _ => headers.Stop(PacketDecodeStatus.UnknownNetworkProtocol, at, frame.Length),
         };
     }
-
-    private static int EtherTypeOfVersion(byte first) => (first >> 4) switch
-    {
-        4 => EtherTypeIPv4,
-        6 => EtherTypeIPv6,
-        _ => 0,
-    };
 
     private PacketHeaders ReadIPv4(ReadOnlySpan<byte> frame)
     {
