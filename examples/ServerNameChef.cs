@@ -12,6 +12,7 @@ using System;
 using System.Collections.Generic;
 using System.Text;
 using NetDumplings.Chefs;
+using NetDumplings.Packets;
 using PacketDotNet;
 
 namespace NetDumplings.Examples;

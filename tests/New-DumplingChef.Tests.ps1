@@ -34,7 +34,7 @@ public sealed class ChefTestOutlet : IChefOutlet
     $script:Mac2 = [System.Net.NetworkInformation.PhysicalAddress]::Parse('02-00-00-00-00-02')
 
     function New-ChefPacket([PacketDotNet.Packet] $Frame, [int] $Second = 0) {
-        [NetDumplings.Chefs.ChefPacket]::new($Frame.Bytes, $script:Epoch.AddSeconds($Second), 'Ethernet')
+        [NetDumplings.Packets.ChefPacket]::new($Frame.Bytes, $script:Epoch.AddSeconds($Second), 'Ethernet')
     }
     function New-IPv4Frame([string] $From = '10.0.0.1', [string] $To = '10.0.0.2', [PacketDotNet.Packet] $Payload) {
         $ethernet = [PacketDotNet.EthernetPacket]::new($script:Mac1, $script:Mac2, 'IPv4')
@@ -281,7 +281,7 @@ Describe 'New-DumplingChef' {
     It 'makes the kitchen wait for room instead of dropping, for capture files (Auto) or when told to (Wait)' {
         $fromFile = @(1..12 | ForEach-Object {
             $p = New-UdpPacket -SourcePort $_
-            [NetDumplings.Chefs.ChefPacket]::new($p.Data.ToArray(), $p.Timestamp, $p.LinkType, -1, (Join-Path $TestDrive 'replayed.pcap'))
+            [NetDumplings.Packets.ChefPacket]::new($p.Data.ToArray(), $p.Timestamp, $p.LinkType, -1, (Join-Path $TestDrive 'replayed.pcap'))
         })
         $auto = New-DumplingChef -Name AutoWait -QueueCapacity 2 -OnPacket { param($Packet) Start-Sleep -Milliseconds 10; $Packet.SourcePort }
         $auto.WhenQueueFull | Should -Be 'Auto'
@@ -383,7 +383,7 @@ Describe 'The packet a scriptblock chef sees' {
 
     It 'parses its own copy, leaving the kitchen''s parsed packet to the kitchen''s thread' {
         $packet = New-UdpPacket -SourcePort 4242
-        $view = [NetDumplings.Chefs.DumplingPacket]::new($packet)
+        $view = [NetDumplings.Packets.DumplingPacket]::new($packet)
         $view.Packet | Should -Not -Be $packet.Packet
         $view.SourcePort | Should -Be 4242
         $view.ToString() | Should -BeLike '*UDP 10.0.0.1:4242 -> 10.0.0.2:9999 (50 bytes)'

@@ -27,6 +27,7 @@ using System.Diagnostics;
 using System.Threading;
 using NetDumplings;
 using NetDumplings.Chefs;
+using NetDumplings.Packets;
 
 public sealed class BenchOutlet : IChefOutlet
 {
@@ -111,10 +112,10 @@ function New-DnsQuery([string] $name) {
 $dnsFrames = 0..49 | ForEach-Object { , (New-Frame 53 (New-DnsQuery "host$_.example.com")) }
 $plainFrame = New-Frame 9999 ([byte[]](1..64))
 $start = [DateTimeOffset]::UtcNow
-$packets = [System.Collections.Generic.List[NetDumplings.Chefs.ChefPacket]]::new($Count)
+$packets = [System.Collections.Generic.List[NetDumplings.Packets.ChefPacket]]::new($Count)
 for ($i = 0; $i -lt $Count; $i++) {
     $frame = if ($i % 10 -eq 0) { $dnsFrames[($i / 10) % 50] } else { $plainFrame }
-    $packets.Add([NetDumplings.Chefs.ChefPacket]::new($frame, $start.AddTicks($i * 10), 'Ethernet'))
+    $packets.Add([NetDumplings.Packets.ChefPacket]::new($frame, $start.AddTicks($i * 10), 'Ethernet'))
 }
 
 $scriptTrivial = { New-DumplingChef -Name Trivial -QueueCapacity $Count -OnPacket { param($Packet) } }

@@ -25,6 +25,7 @@ internal static class ChefCompiler
         global using System.Net;
         global using System.Threading;
         global using System.Threading.Tasks;
+        global using NetDumplings.Packets; // where ChefPacket lives since 0.2: chef files written for 0.1 still compile
         """;
 
     public static IReadOnlyList<Type> Compile(string path)

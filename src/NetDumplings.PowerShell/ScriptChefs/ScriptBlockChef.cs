@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using NetDumplings.Chefs;
+using NetDumplings.Packets;
 
 using NetDumplings.PowerShell.Cmdlets;
 using NetDumplings.PowerShell.Conversion;

@@ -1,3 +1,5 @@
+using NetDumplings.Packets;
+
 namespace NetDumplings.Chefs;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using NetDumplings.Chefs;
+using NetDumplings.Packets;
 
 namespace NetDumplings.Kitchen;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using NetDumplings.Chefs;
 using NetDumplings.Kitchen;
+using NetDumplings.Packets;
 using NetDumplings.Traffic;
 using static NetDumplings.Tests.Kitchen.KitchenRun;
 

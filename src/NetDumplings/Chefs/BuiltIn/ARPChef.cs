@@ -1,4 +1,5 @@
-using System.Net.NetworkInformation;
+using System.Net;
+using NetDumplings.Packets;
 using PacketDotNet;
 
 namespace NetDumplings.Chefs;
@@ -18,20 +19,25 @@ public sealed class ARPChef : DumplingChef
 
     public override object? OnPacket(ChefPacket packet)
     {
-        var raw = new RawHeaders(packet.Data.Span, packet.LinkType);
-        if (raw.Known && raw.EtherType != RawHeaders.EtherTypeArp) return null; // no parse for the non-ARP many
-        var arp = packet.Extract<ArpPacket>();
-        if (arp is null) return null;
+        var headers = packet.Headers;
+        ArpMessage arp;
+        if (headers.NetworkLayer == PacketLayer.Arp)
+            arp = headers.Arp(packet.Data.Span);
+        else if (headers.Status != PacketDecodeStatus.UnknownLinkType
+                 || !ArpMessage.TryRead(packet.FromParse(static p => p.Extract<ArpPacket>()?.Bytes, null), out arp))
+            return null;   // the reader knows the link type, so this is not ARP: no parse for the non-ARP many
+        if (arp.SenderProtocolAddress.Length is not (4 or 16)) return null;   // not ARP for IP
+
         object operation = arp.Operation switch
         {
-            ArpOperation.Request => "request",
-            ArpOperation.Response => "reply",
-            var other => (int)other,
+            ArpMessage.Request => "request",
+            ArpMessage.Reply => "reply",
+            var other => other,
         };
         var srcHw = Mac(arp.SenderHardwareAddress);
-        var srcIp = arp.SenderProtocolAddress.ToString();
+        var srcIp = new IPAddress(arp.SenderProtocolAddress).ToString();
         string? notes = null;
-        if (arp.Operation == ArpOperation.Response)
+        if (arp.Operation == ArpMessage.Reply)
         {
             if (!_ipToMac.TryGetValue(srcIp, out var known))
                 notes = "source device is new";
@@ -40,12 +46,22 @@ public sealed class ARPChef : DumplingChef
             if (_ipToMac.Count < MaxAddresses || _ipToMac.ContainsKey(srcIp))
                 _ipToMac[srcIp] = srcHw;
         }
-        return new ArpPayload(operation, srcHw, srcIp, Mac(arp.TargetHardwareAddress), arp.TargetProtocolAddress.ToString(),
+        return new ArpPayload(operation, srcHw, srcIp, Mac(arp.TargetHardwareAddress), new IPAddress(arp.TargetProtocolAddress).ToString(),
             packet.EpochSeconds, notes);
     }
 
-    private static string Mac(PhysicalAddress address) =>
-        string.Join(":", address.GetAddressBytes().Select(b => b.ToString("x2")));
+    // Lower-case hex pairs joined by colons, for hardware addresses of any length.
+    private static string Mac(ReadOnlySpan<byte> address)
+    {
+        if (address.IsEmpty) return "";
+        Span<char> text = stackalloc char[address.Length * 3 - 1];
+        for (var i = 0; i < address.Length; i++)
+        {
+            if (i > 0) text[i * 3 - 1] = ':';
+            address[i].TryFormat(text[(i * 3)..], out _, "x2");
+        }
+        return new string(text);
+    }
 
     private sealed record ArpPayload(object operation, string src_hw, string src_ip, string dst_hw, string dst_ip, double time, string? notes);
 }

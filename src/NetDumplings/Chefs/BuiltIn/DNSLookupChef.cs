@@ -1,7 +1,10 @@
+using NetDumplings.Packets;
+
 namespace NetDumplings.Chefs;
 
 /// <summary>
-/// A packet dumpling per DNS query (UDP or TCP to port 53; responses are not counted)
+/// A packet dumpling per DNS query (DNS as <see cref="DnsMessage.IsDnsPort"/> has it: UDP on port 53
+/// or 5353 (mDNS), TCP on port 53; responses are not counted)
 /// <c>{"lookup": {"hostname": "example.com", "when": epoch}}</c>, and on each poke the table of
 /// hostnames seen <c>{"lookups_seen": {"example.com": {"count": n, "latest": epoch}}}</c>. The
 /// table keeps the <see cref="MaxHostnames"/> most recently looked-up names, so its dumpling stays
@@ -36,26 +39,13 @@ public sealed class DNSLookupChef : DumplingChef
 
     public override object? OnPacket(ChefPacket packet)
     {
-        ReadOnlySpan<byte> message;
-        var raw = new RawHeaders(packet.Data.Span, packet.LinkType);
-        if (raw.TransportKnown && raw.Protocol is RawHeaders.ProtocolTcp or RawHeaders.ProtocolUdp)
-        {
-            // The common case, from the bytes: most packets are not DNS and need no parse at all.
-            if (raw.DestinationPort != DnsQuestion.Port) return null;
-            message = DnsQuestion.Unframe(raw.Payload, tcp: raw.Protocol == RawHeaders.ProtocolTcp);
-        }
-        else if (raw.Known && raw.Protocol is not (RawHeaders.ProtocolTcp or RawHeaders.ProtocolUdp))
-        {
-            return null; // ARP, ICMP: not DNS
-        }
-        else
-        {
-            message = DnsQuestion.MessageOf(packet.Extract<PacketDotNet.TransportPacket>(), out _, out var toPort53);
-            if (!toPort53) return null;
-        }
-        if (!DnsQuestion.IsQuery(message)) return null;
-        var hostname = DnsQuestion.ReadName(message);
-        if (hostname is null) return null;
+        var headers = packet.Headers;
+        var message = headers.Status == PacketDecodeStatus.UnknownLinkType
+            ? packet.FromParse(static p => DnsMessage.FindMessage(p.Extract<PacketDotNet.TransportPacket>()).ToArray(), [])
+            : DnsMessage.FindMessage(packet.Data.Span, headers);   // most packets are not DNS and need no parse at all
+        Span<byte> name = stackalloc byte[DnsMessage.MaxNameLength];
+        if (!DnsMessage.TryReadQueryName(message, name, out var nameLength)) return null;
+        var hostname = DnsMessage.NameText(name[..nameLength]);
 
         var when = packet.EpochSeconds;
         if (_table.TryGetValue(hostname, out var node))

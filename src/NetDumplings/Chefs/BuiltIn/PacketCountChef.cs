@@ -1,3 +1,4 @@
+using NetDumplings.Packets;
 using PacketDotNet;
 
 namespace NetDumplings.Chefs;
@@ -6,28 +7,31 @@ namespace NetDumplings.Chefs;
 /// Counts every layer of every packet and reports the counts on each interval poke:
 /// <c>{"packet_counts": {"Ethernet": n, "IP": n, "TCP": n, ...}}</c>, with scapy's layer names for
 /// the layers dashboards written for the original look for (Ethernet, IP, IPv6, TCP, UDP, ARP, ICMP,
-/// DNS, Raw); other layers under PacketDotNet's name without "Packet".
+/// DNS, Raw); other layers under PacketDotNet's name without "Packet". The layers come from the
+/// packet's <see cref="PacketHeaders"/>, the same ones a scriptblock chef's <c>LayerNames</c> lists;
+/// PacketDotNet names only what the header reader does not decode (other link types and protocols).
 /// </summary>
 public sealed class PacketCountChef : DumplingChef
 {
     private static readonly Dictionary<Type, string> KnownNames = new()
     {
-        [typeof(EthernetPacket)] = "Ethernet",
-        [typeof(IPv4Packet)] = "IP",
-        [typeof(IPv6Packet)] = "IPv6",
-        [typeof(TcpPacket)] = "TCP",
-        [typeof(UdpPacket)] = "UDP",
-        [typeof(ArpPacket)] = "ARP",
-        [typeof(IcmpV4Packet)] = "ICMP",
-        [typeof(IcmpV6Packet)] = "ICMPv6",
-        [typeof(LinuxSllPacket)] = "cooked linux",
-        [typeof(Ieee8021QPacket)] = "Dot1Q",
+        [typeof(EthernetPacket)] = PacketLayerNames.Of(PacketLayer.Ethernet),
+        [typeof(IPv4Packet)] = PacketLayerNames.Of(PacketLayer.IPv4),
+        [typeof(IPv6Packet)] = PacketLayerNames.Of(PacketLayer.IPv6),
+        [typeof(TcpPacket)] = PacketLayerNames.Of(PacketLayer.Tcp),
+        [typeof(UdpPacket)] = PacketLayerNames.Of(PacketLayer.Udp),
+        [typeof(ArpPacket)] = PacketLayerNames.Of(PacketLayer.Arp),
+        [typeof(IcmpV4Packet)] = PacketLayerNames.Of(PacketLayer.Icmp),
+        [typeof(IcmpV6Packet)] = PacketLayerNames.Of(PacketLayer.IcmpV6),
+        [typeof(LinuxSllPacket)] = PacketLayerNames.Of(PacketLayer.LinuxCooked),
+        [typeof(LinuxSll2Packet)] = PacketLayerNames.Of(PacketLayer.LinuxCookedV2),
+        [typeof(Ieee8021QPacket)] = PacketLayerNames.Of(PacketLayer.Dot1Q),
     };
 
-    // Counters in first-seen order, found by layer type without hashing a string per layer.
+    // Counters in first-seen order, found by layer (or by PacketDotNet type) without hashing a string per layer.
     private readonly Dictionary<Type, Counter> _byType = [];
+    private readonly Counter?[] _byLayer = new Counter?[Enum.GetValues<PacketLayer>().Length];
     private readonly List<Counter> _order = [];
-    private Counter? _dns, _raw;
 
     private sealed class Counter(string name)
     {
@@ -35,82 +39,54 @@ public sealed class PacketCountChef : DumplingChef
         public long Count;
     }
 
-    private readonly Counter?[] _fastCounters = new Counter?[8];
-
     /// <summary>Counts with PacketDotNet's parse only (for tests comparing the two ways).</summary>
     internal bool AlwaysParse { get; init; }
 
     public override object? OnPacket(ChefPacket packet)
     {
-        if (!AlwaysParse && CountFast(packet)) return null;
-        Packet? layer = packet.Packet;
-        while (layer is not null)
+        Span<PacketLayer> layers = stackalloc PacketLayer[PacketHeaders.MaxLayers];
+        if (!AlwaysParse && packet.Headers.TryCopyLayers(packet.Data.Span, layers, out var count))
         {
-            var type = layer.GetType();
-            if (!_byType.TryGetValue(type, out var counter))
-                counter = Add(type, KnownNames.GetValueOrDefault(type) ?? TrimPacket(type.Name));
-            counter.Count++;
-
-            var inner = layer.PayloadPacket;
-            if (inner is null)
-            {
-                if (layer is TransportPacket transport && (transport.SourcePort == DnsQuestion.Port || transport.DestinationPort == DnsQuestion.Port)
-                    && transport.HasPayloadData && transport.PayloadDataSegment.Length > 0)
-                    (_dns ??= Add(null, "DNS")).Count++;
-                else if (layer.HasPayloadData && layer.PayloadDataSegment.Length > 0 && layer is not ArpPacket)
-                    (_raw ??= Add(null, "Raw")).Count++;
-            }
-            layer = inner;
+            foreach (var layer in layers[..count]) CountLayer(layer);
+            return null;
         }
+        CountParsed(packet);
         return null;
     }
 
-    // The common stacks straight from the bytes; false sends the packet through PacketDotNet.
-    private bool CountFast(ChefPacket packet)
+    private void CountParsed(ChefPacket packet)
     {
-        var raw = new RawHeaders(packet.Data.Span, packet.LinkType);
-        if (!raw.Known || !raw.LinkIsEthernet) return false;
-        var isIp = raw.EtherType != RawHeaders.EtherTypeArp;
-        if (isIp && !raw.TransportKnown) return false;
-        Fast(0, typeof(EthernetPacket)).Count++;
-        if (!isIp)
+        try
         {
-            Fast(1, typeof(ArpPacket)).Count++;
-            return true;
+            for (Packet? layer = packet.Packet; layer is not null; layer = layer.PayloadPacket)
+            {
+                var type = layer.GetType();
+                if (!_byType.TryGetValue(type, out var counter))
+                    _byType[type] = counter = Add(KnownNames.GetValueOrDefault(type) ?? TrimPacket(type.Name));
+                counter.Count++;
+                if (layer.PayloadPacket is not null) continue;
+
+                if (layer is TransportPacket transport && DnsMessage.IsWellFormed(DnsMessage.FindMessage(transport)))
+                    CountLayer(PacketLayer.Dns);
+                else if (layer.HasPayloadData && layer.PayloadDataSegment.Length > 0 && layer is not ArpPacket)
+                    CountLayer(PacketLayer.Raw);
+            }
         }
-        Fast(raw.EtherType == RawHeaders.EtherTypeIPv4 ? 2 : 3, raw.EtherType == RawHeaders.EtherTypeIPv4 ? typeof(IPv4Packet) : typeof(IPv6Packet)).Count++;
-        switch (raw.Protocol)
+        catch (Exception e) when (ChefPacket.IsMalformedPacketError(e))
         {
-            case RawHeaders.ProtocolTcp: Fast(4, typeof(TcpPacket)).Count++; break;
-            case RawHeaders.ProtocolUdp: Fast(5, typeof(UdpPacket)).Count++; break;
-            case RawHeaders.ProtocolIcmp: Fast(6, typeof(IcmpV4Packet)).Count++; break;
-            default: Fast(7, typeof(IcmpV6Packet)).Count++; break;
+            // PacketDotNet gave up partway into a malformed packet: the layers before it are counted.
         }
-        if (raw.Payload.Length > 0)
-        {
-            if (raw.Protocol is RawHeaders.ProtocolTcp or RawHeaders.ProtocolUdp && raw.IsPort(DnsQuestion.Port))
-                (_dns ??= Add(null, "DNS")).Count++;
-            else
-                (_raw ??= Add(null, "Raw")).Count++;
-        }
-        return true;
     }
 
-    private Counter Fast(int slot, Type type)
-    {
-        var counter = _fastCounters[slot];
-        if (counter is not null) return counter;
-        if (!_byType.TryGetValue(type, out counter))
-            counter = Add(type, KnownNames[type]);
-        return _fastCounters[slot] = counter;
-    }
+    private void CountLayer(PacketLayer layer) => (_byLayer[(int)layer] ??= Add(PacketLayerNames.Of(layer))).Count++;
 
-    private Counter Add(Type? type, string name)
+    private Counter Add(string name)
     {
-        var counter = _order.FirstOrDefault(c => c.Name == name) ?? new Counter(name);
-        if (!_order.Contains(counter)) _order.Add(counter);
-        if (type is not null) _byType[type] = counter;
-        return counter;
+        foreach (var counter in _order)
+            if (counter.Name == name) return counter;
+        var added = new Counter(name);
+        _order.Add(added);
+        return added;
     }
 
     private static string TrimPacket(string name) => name.EndsWith("Packet", StringComparison.Ordinal) ? name[..^6] : name;

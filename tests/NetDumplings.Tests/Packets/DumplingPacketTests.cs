@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.NetworkInformation;
-using NetDumplings.Chefs;
+using NetDumplings.Packets;
 using PacketDotNet;
 
-namespace NetDumplings.Tests.Chefs;
+namespace NetDumplings.Tests.Packets;
 
 public class DumplingPacketTests
 {

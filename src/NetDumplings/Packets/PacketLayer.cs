@@ -1,0 +1,38 @@
+namespace NetDumplings.Packets;
+
+/// <summary>A layer that <see cref="PacketHeaders"/> finds in a frame.</summary>
+public enum PacketLayer : byte
+{
+    None,
+    Ethernet,
+    LinuxCooked,
+    LinuxCookedV2,
+    Loopback,
+    /// <summary>An 802.1Q VLAN tag (TPID 0x8100, or 0x9100 as pre-standard QinQ switches tag).</summary>
+    Dot1Q,
+    /// <summary>An 802.1ad service tag (TPID 0x88A8), the outer tag of a QinQ stack.</summary>
+    Dot1AD,
+    IPv4,
+    IPv6,
+    Arp,
+    Tcp,
+    Udp,
+    Icmp,
+    IcmpV6,
+    Dns,
+    /// <summary>Bytes after the last header that no parser claimed (a payload, a later fragment's data).</summary>
+    Raw,
+}
+
+/// <summary>What the packet counts and a script's <c>LayerNames</c> call each layer.</summary>
+public static class PacketLayerNames
+{
+    // scapy's names, which dashboards written for the original netdumplings look for.
+    private static readonly string[] Names =
+    [
+        "", "Ethernet", "cooked linux", "cooked linux v2", "Loopback", "Dot1Q", "Dot1AD",
+        "IP", "IPv6", "ARP", "TCP", "UDP", "ICMP", "ICMPv6", "DNS", "Raw",
+    ];
+
+    public static string Of(PacketLayer layer) => Names[(int)layer];
+}
