@@ -27,15 +27,16 @@ public sealed class DumplingSender : IAsyncDisposable
     private readonly CancellationTokenSource _abort = new();
     private readonly object _lock = new();
     private readonly List<Dumpling> _resend = [];          // to send first on the next connection
-    private readonly Queue<Dumpling> _unacknowledged = new(); // written, not yet acknowledged (this connection)
+    // Written (or being written) and not yet acknowledged on this connection, with each one's number on it:
+    // an acknowledgement can arrive before the write that carried the dumpling has even returned.
+    private readonly Queue<(long Number, Dumpling Dumpling)> _unacknowledged = new();
     private TaskCompletionSource _acknowledged = NewSignal();
     private Task _run = Task.CompletedTask;
     private volatile Exception? _failure;
     private volatile bool _connected;
     private volatile bool _cancelledByUser;
     private bool _acknowledging;   // this connection's hub acknowledges (guarded by _lock)
-    private long _connectionAcked; // acknowledged on this connection (guarded by _lock)
-    private long _connectionUntracked; // written before acknowledgements began on this connection
+    private long _connectionWritten; // messages handed to this connection's socket (guarded by _lock)
     private long _sent, _dropped, _connects;
 
     private DumplingSender(KitchenAnnouncement announcement, DumplingSenderOptions options)
@@ -228,7 +229,7 @@ public sealed class DumplingSender : IAsyncDisposable
             lock (_lock)
             {
                 left.AddRange(_resend);
-                left.AddRange(_unacknowledged);
+                left.AddRange(_unacknowledged.Select(u => u.Dumpling));
                 _resend.Clear();
                 _unacknowledged.Clear();
             }
@@ -260,8 +261,9 @@ public sealed class DumplingSender : IAsyncDisposable
                 await WaitForWindowAsync(burst.Count, lost.Token).ConfigureAwait(false);
                 frames.Clear();
                 foreach (var dumpling in burst) frames.AddText(dumpling.Utf8Json.Span);
+                var tracked = Track(burst);
                 await connection.Stream.WriteAsync(frames.Written, lost.Token).ConfigureAwait(false);
-                Written(burst);
+                if (!tracked) Interlocked.Add(ref _sent, burst.Count);
                 burst.Clear();
             }
         }
@@ -309,18 +311,24 @@ public sealed class DumplingSender : IAsyncDisposable
         return true;
     }
 
-    private void Written(List<Dumpling> burst)
+    /// <summary>
+    /// Numbers the burst about to be written. With a hub that acknowledges, the burst moves into the
+    /// unacknowledged queue before the write (its acknowledgement may come back first); true then.
+    /// Otherwise it stays in the burst until the write succeeds (resent if it fails); false.
+    /// </summary>
+    private bool Track(List<Dumpling> burst)
     {
         lock (_lock)
         {
-            if (_acknowledging)
+            if (!_acknowledging)
             {
-                foreach (var d in burst) _unacknowledged.Enqueue(d);
-                return;
+                _connectionWritten += burst.Count;
+                return false;
             }
-            _connectionUntracked += burst.Count;
+            foreach (var d in burst) _unacknowledged.Enqueue((_connectionWritten++, d));
         }
-        Interlocked.Add(ref _sent, burst.Count);
+        burst.Clear();
+        return true;
     }
 
     private void Requeue(List<Dumpling> burst)
@@ -328,11 +336,10 @@ public sealed class DumplingSender : IAsyncDisposable
         lock (_lock)
         {
             // Unacknowledged first (they were written first), then the burst whose write failed.
-            _resend.InsertRange(0, [.. _unacknowledged, .. burst]);
+            _resend.InsertRange(0, [.. _unacknowledged.Select(u => u.Dumpling), .. burst]);
             _unacknowledged.Clear();
             _acknowledging = false;
-            _connectionAcked = 0;
-            _connectionUntracked = 0;
+            _connectionWritten = 0;
         }
         burst.Clear();
     }
@@ -388,20 +395,14 @@ public sealed class DumplingSender : IAsyncDisposable
         long taken = 0;
         lock (_lock)
         {
-            if (!_acknowledging)
-            {
-                _acknowledging = true;
-                _connectionAcked = 0;
-            }
-            // The hub counts every message on this connection; the first were counted as sent when written.
-            var covered = Math.Max(_connectionAcked, _connectionUntracked);
-            while (count > covered && _unacknowledged.Count > 0)
+            _acknowledging = true;
+            // The hub counts every message on this connection: the first n are taken. Those written
+            // before acknowledgements began were counted as sent when written and are not queued.
+            while (_unacknowledged.Count > 0 && _unacknowledged.Peek().Number < count)
             {
                 _unacknowledged.Dequeue();
-                covered++;
                 taken++;
             }
-            _connectionAcked = Math.Max(_connectionAcked, count);
             signal = _acknowledged;
             _acknowledged = NewSignal();
         }
