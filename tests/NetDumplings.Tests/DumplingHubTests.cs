@@ -143,7 +143,27 @@ public class DumplingHubTests
         var (status, description) = await ReceiveCloseAsync(ws);
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
         Assert.Contains(reason, description);
+        Assert.StartsWith(DumplingCloseCodes.AnnouncementRefusedPrefix, description);
         await WaitUntilAsync(() => hub.GetStatus().RefusedConnections == 1, "refusal counted");
+    }
+
+    [Fact]
+    public async Task NamesTheRightPortToAPeerOnTheWrongOne()
+    {
+        await using var hub = await StartHubAsync();
+        using (var kitchenOnOutPort = await ConnectAsync(hub.OutEndPoint, """{"kitchen_name":"k","chefs":["C"]}"""))
+        {
+            var (status, description) = await ReceiveCloseAsync(kitchenOnOutPort);
+            Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
+            Assert.Equal($"{DumplingCloseCodes.AnnouncementRefusedPrefix}no 'eater_name' (is this the out-port? kitchens connect to the in-port, {hub.InEndPoint.Port})", description);
+        }
+        using (var eaterOnInPort = await ConnectAsync(hub.InEndPoint, """{"eater_name":"e"}"""))
+        {
+            var (status, description) = await ReceiveCloseAsync(eaterOnInPort);
+            Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
+            Assert.Equal($"{DumplingCloseCodes.AnnouncementRefusedPrefix}no 'kitchen_name' (is this the in-port? eaters connect to the out-port, {hub.OutEndPoint.Port})", description);
+        }
+        await WaitUntilAsync(() => hub.GetStatus().RefusedConnections == 2, "refusals counted");
     }
 
     [Theory]

@@ -84,6 +84,16 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
     [ValidateRange(1, 100_000)]
     public int MaxConnections { get; set; } = 512;
 
+    /// <summary><para type="description">Names or wildcards an eater may list in each of its announcement's chefs and kitchens filters (default 64); an eater announcing more is refused with 1008.</para></summary>
+    [Parameter]
+    [ValidateRange(1, 100_000)]
+    public int MaxEaterPatterns { get; set; } = 64;
+
+    /// <summary><para type="description">Characters each of an eater's chef or kitchen names or wildcards may have (default 128); a longer one is refused with 1008.</para></summary>
+    [Parameter]
+    [ValidateRange(1, 100_000)]
+    public int MaxEaterPatternLength { get; set; } = 128;
+
     /// <summary><para type="description">Run the hub as a job and return the job at once.</para></summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
@@ -126,6 +136,8 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
                 KeepAliveTimeout = TimeSpan.FromSeconds(KeepAlive),
                 AnnounceTimeout = TimeSpan.FromSeconds(AnnounceTimeout),
                 MaxConnections = MaxConnections,
+                MaxEaterPatterns = MaxEaterPatterns,
+                MaxEaterPatternLength = MaxEaterPatternLength,
             });
         }
         catch (ArgumentException e)

@@ -185,7 +185,6 @@ public sealed class DumplingHub : IAsyncDisposable
             else
             {
                 var eater = (EaterSession)peer;
-                eater.ReadFilters();
                 lock (_peersLock) _eaters = [.. _eaters, eater];
             }
             Report(HubLogLevel.Information, $"Connected {peer}.");

@@ -50,6 +50,15 @@ public sealed record DumplingHubOptions
     /// <summary>Connections (kitchens and eaters together, including ones still handshaking) the hub keeps at once; more are refused with 503.</summary>
     public int MaxConnections { get; init; } = 512;
 
+    /// <summary>
+    /// Names or wildcards an eater may list in each of its announcement's <c>chefs</c> and <c>kitchens</c>
+    /// (the filter extension); more are refused with 1008. Bounds what matching costs per dumpling.
+    /// </summary>
+    public int MaxEaterPatterns { get; init; } = 64;
+
+    /// <summary>Characters each of an eater's chef or kitchen names or wildcards may have; a longer one is refused with 1008.</summary>
+    public int MaxEaterPatternLength { get; init; } = 128;
+
     internal void Validate()
     {
         if (InPort is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(InPort), InPort, $"The in-port must be 0 to 65535; {InPort} is not a port.");
@@ -58,6 +67,8 @@ public sealed record DumplingHubOptions
         if (MaxMessageBytes < 1024) throw new ArgumentOutOfRangeException(nameof(MaxMessageBytes), MaxMessageBytes, "The message limit must be at least 1024 bytes.");
         if (EaterQueueDumplings < 1) throw new ArgumentOutOfRangeException(nameof(EaterQueueDumplings), EaterQueueDumplings, "An eater's queue must hold at least one dumpling.");
         if (EaterQueueBytes < MaxMessageBytes) throw new ArgumentOutOfRangeException(nameof(EaterQueueBytes), EaterQueueBytes, $"An eater's queue must hold at least one largest message ({MaxMessageBytes} bytes).");
+        if (MaxEaterPatterns < 1) throw new ArgumentOutOfRangeException(nameof(MaxEaterPatterns), MaxEaterPatterns, "An eater must be allowed at least one name or wildcard.");
+        if (MaxEaterPatternLength < 1) throw new ArgumentOutOfRangeException(nameof(MaxEaterPatternLength), MaxEaterPatternLength, "An eater's names or wildcards must be allowed at least one character.");
         if (MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "The hub must allow at least one connection.");
     }
 }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 using NetDumplings.WebSockets;
 
@@ -16,8 +15,8 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
 {
     private const int BatchBytes = 256 * 1024;
     private readonly EaterQueue _queue = new(hub.Options.EaterQueueDumplings, hub.Options.EaterQueueBytes);
-    private Regex? _chefs;
-    private Regex? _kitchens;
+    private EaterFilter? _chefs;
+    private EaterFilter? _kitchens;
     private long _sent;
     private int _overflowed;
 
@@ -30,25 +29,19 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
     public int QueuedDumplings => _queue.Count;
     public long QueuedBytes => _queue.Bytes;
 
-    /// <summary>Reads the filter extension from the announcement; an original eater sends none.</summary>
-    public void ReadFilters()
-    {
-        _chefs = FilterFrom("chefs");
-        _kitchens = FilterFrom("kitchens");
-    }
+    protected override string WrongPortHint => $"is this the out-port? kitchens connect to the in-port, {Hub.InEndPoint.Port}";
 
-    private Regex? FilterFrom(string key)
+    /// <summary>Reads the filter extension (an original eater sends none), within the hub's limits.</summary>
+    protected override string? ReadAnnouncement(JsonElement announcement)
     {
-        if (!Announcement.TryGetProperty(key, out var list) || list.ValueKind != JsonValueKind.Array) return null;
-        var patterns = list.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList();
-        if (patterns.Count == 0) return null;
-        var alternatives = patterns.Select(p => Regex.Escape(p).Replace("\\*", ".*").Replace("\\?", "."));
-        return new Regex("^(?:" + string.Join("|", alternatives) + ")$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
+        _chefs = EaterFilter.Read(announcement, "chefs", Hub.Options, out var problem);
+        if (problem is null) _kitchens = EaterFilter.Read(announcement, "kitchens", Hub.Options, out problem);
+        return problem;
     }
 
     public bool Wants(HubFrame frame) =>
-        (_chefs is null || (frame.Chef is not null && _chefs.IsMatch(frame.Chef))) &&
-        (_kitchens is null || (frame.Kitchen is not null && _kitchens.IsMatch(frame.Kitchen)));
+        (_chefs is null || _chefs.IsMatch(frame.Chef)) &&
+        (_kitchens is null || _kitchens.IsMatch(frame.Kitchen));
 
     /// <summary>Wakes the sender for whatever was offered since the last signal.</summary>
     public void Signal() => _queue.Signal();

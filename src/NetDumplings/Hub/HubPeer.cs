@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
+using NetDumplings.Protocol;
 
 using NetDumplings.WebSockets;
 
@@ -92,24 +93,32 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
         {
             using var doc = JsonDocument.Parse(_buffer.AsMemory(0, MessageLength));
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                problem = $"the announcement must be a JSON object with '{NameKey}'";
+                problem = $"it must be a JSON object with '{NameKey}'";
             else if (!doc.RootElement.TryGetProperty(NameKey, out _))
-                problem = $"the announcement has no '{NameKey}'";
+                problem = $"no '{NameKey}' ({WrongPortHint})";
             else if (!IsUnicodeText(doc.RootElement))
-                problem = "the announcement holds an escape that is not Unicode text (a lone surrogate such as \\udc00)";
+                problem = "it holds an escape that is not Unicode text (a lone surrogate such as \\udc00)";
             else
-                Announcement = doc.RootElement.Clone();
+                problem = ReadAnnouncement(doc.RootElement);
+            if (problem is null) Announcement = doc.RootElement.Clone();
         }
         catch (JsonException e)
         {
-            problem = $"the announcement is not JSON ({e.Message})";
+            problem = $"not JSON ({e.Message})";
         }
         if (problem is null) return true;
         Hub.CountRefused();
-        Hub.Report(HubLogLevel.Warning, $"Refused {Role} at {Remote}: {problem}.");
-        await CloseAsync(WebSocketCloseStatus.PolicyViolation, problem);
+        Hub.Report(HubLogLevel.Warning, $"Refused the announcement of the {Role} at {Remote}: {problem}.");
+        // Clients recognise the prefix and stop retrying (a wrong port is not fixed by reconnecting).
+        await CloseAsync(WebSocketCloseStatus.PolicyViolation, DumplingCloseCodes.AnnouncementRefusedPrefix + problem);
         return false;
     }
+
+    /// <summary>Names the other port, for a peer that connected to the wrong one.</summary>
+    protected abstract string WrongPortHint { get; }
+
+    /// <summary>Reads what this kind of peer needs from its announcement; a problem refuses it.</summary>
+    protected virtual string? ReadAnnouncement(JsonElement announcement) => null;
 
     /// <summary>
     /// False when a string or key holds an escaped lone surrogate: valid JSON, but reading it as text
@@ -138,8 +147,7 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
     /// <summary>Closes with a code and reason, waiting briefly for the peer's answer, then drops the connection.</summary>
     public async Task CloseAsync(WebSocketCloseStatus status, string reason)
     {
-        // A close reason is at most 123 bytes on the wire.
-        if (System.Text.Encoding.UTF8.GetByteCount(reason) > 123) reason = reason[..Math.Min(reason.Length, 100)] + "...";
+        reason = DumplingCloseCodes.FitReason(reason);
         try
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));

@@ -23,6 +23,8 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
 
     protected override string NameKey => "kitchen_name";
 
+    protected override string WrongPortHint => $"is this the in-port? eaters connect to the out-port, {Hub.OutEndPoint.Port}";
+
     public long Received => Interlocked.Read(ref _received);
     public long Invalid => Interlocked.Read(ref _invalid);
 
