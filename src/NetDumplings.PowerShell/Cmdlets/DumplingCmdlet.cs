@@ -26,6 +26,21 @@ public abstract class DumplingCmdlet : PSCmdlet, IDisposable
         if (disposing) _stopping.Dispose();
     }
 
+    /// <summary>Resolves PowerShell paths (wildcards, relative paths) to files; a path that matches nothing is a non-terminating error.</summary>
+    protected List<string> ResolveChefFiles(IEnumerable<string> paths)
+    {
+        var files = new List<string>();
+        foreach (var p in paths)
+        {
+            try { files.AddRange(GetResolvedProviderPathFromPSPath(p, out _)); }
+            catch (ItemNotFoundException e)
+            {
+                WriteError(e, "ChefFileNotFound", ErrorCategory.ObjectNotFound, p, "Check the path of the chef file.");
+            }
+        }
+        return files;
+    }
+
     /// <summary>Writes a non-terminating error with a category, target and, where the user can act, a recommendation.</summary>
     protected void WriteError(Exception exception, string errorId, ErrorCategory category, object? target, string? recommendedAction = null) =>
         WriteError(Errors.Record(exception, errorId, category, target, recommendedAction));

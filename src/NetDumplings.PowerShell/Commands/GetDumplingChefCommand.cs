@@ -33,16 +33,7 @@ public sealed class GetDumplingChefCommand : DumplingCmdlet
         if (Path is null) return;
         _sawPath = true;
         var resolver = new ChefResolver();
-        var files = new List<string>();
-        foreach (var p in Path)
-        {
-            try { files.AddRange(GetResolvedProviderPathFromPSPath(p, out _)); }
-            catch (ItemNotFoundException e)
-            {
-                WriteError(e, "ChefFileNotFound", ErrorCategory.ObjectNotFound, p, "Check the path of the chef file.");
-            }
-        }
-        resolver.LoadFiles(files);
+        resolver.LoadFiles(ResolveChefFiles(Path));
         foreach (var error in resolver.Errors) WriteError(error);
         Emit(resolver.FromFiles);
     }

@@ -155,19 +155,7 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
     private List<NetDumplings.Chefs.DumplingChef> ResolveChefs()
     {
         var resolver = new ChefResolver();
-        if (ChefPath is not null)
-        {
-            var paths = new List<string>();
-            foreach (var p in ChefPath)
-            {
-                try { paths.AddRange(GetResolvedProviderPathFromPSPath(p, out _)); }
-                catch (ItemNotFoundException e)
-                {
-                    WriteError(e, "ChefFileNotFound", ErrorCategory.ObjectNotFound, p, "Check the path of the chef file.");
-                }
-            }
-            resolver.LoadFiles(paths);
-        }
+        if (ChefPath is not null) resolver.LoadFiles(ResolveChefFiles(ChefPath));
         var chefs = resolver.Resolve(Chef, filesGiven: ChefPath is not null);
         foreach (var error in resolver.Errors) WriteError(error);
         if (chefs.Count == 0)
