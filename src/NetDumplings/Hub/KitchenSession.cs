@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
@@ -10,6 +11,8 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, PeerStre
 {
     private long _received;
     private long _invalid;
+    private long _heldTicks;
+    private long _holdingSince;
 
     public override string Role => "kitchen";
 
@@ -19,6 +22,35 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, PeerStre
 
     public long Received => Interlocked.Read(ref _received);
     public long Invalid => Interlocked.Read(ref _invalid);
+
+    /// <summary>How long the hub held this kitchen back (stopped reading it) for full eaters, the current hold included.</summary>
+    public TimeSpan HeldBack => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _heldTicks) + HoldingNowTicks);
+
+    /// <summary>How long the current hold has lasted; 0 when the kitchen is not held.</summary>
+    public long HoldingNowTicks
+    {
+        get
+        {
+            var since = Interlocked.Read(ref _holdingSince);
+            return since == 0 ? 0 : Math.Max(0, Stopwatch.GetTimestamp() - since);
+        }
+    }
+
+    internal long HoldStarted()
+    {
+        var now = Stopwatch.GetTimestamp();
+        Interlocked.Exchange(ref _holdingSince, now);
+        return now;
+    }
+
+    /// <summary>Ends a hold; returns its length in Stopwatch ticks.</summary>
+    internal long HoldEnded(long start)
+    {
+        var held = Stopwatch.GetTimestamp() - start;
+        Interlocked.Exchange(ref _holdingSince, 0);
+        Interlocked.Add(ref _heldTicks, held);
+        return held;
+    }
 
     public override async Task RunAsync(CancellationToken cancel)
     {
@@ -55,7 +87,8 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, PeerStre
                 continue;
             }
             Interlocked.Increment(ref _received);
-            Hub.Publish(HubFrame.Create(Message, MessageType == WebSocketMessageType.Binary, chef, kitchen));
+            // Under backpressure this waits, and the kitchen's socket is not read meanwhile.
+            await Hub.PublishAsync(HubFrame.Create(Message, MessageType == WebSocketMessageType.Binary, chef, kitchen), this, cancel);
         }
     }
 }
