@@ -319,7 +319,7 @@ public class DumplingHubTests
     [Fact]
     public async Task AStalledEaterCostsBoundedMemoryAndOthersLoseNothing()
     {
-        var options = new DumplingHubOptions { EaterQueueDumplings = 300, EaterQueueBytes = 1024 * 1024 };
+        var options = new DumplingHubOptions { EaterQueueDumplings = 300, EaterQueueBytes = 1024 * 1024, OverflowPolicy = EaterOverflowPolicy.DropOldest };
         await using var hub = await StartHubAsync(options);
         using var stalled = await RawPeer.ConnectAsync(hub.OutEndPoint, receiveBuffer: 4096);
         Assert.StartsWith("HTTP/1.1 101", await stalled.HandshakeAsync());

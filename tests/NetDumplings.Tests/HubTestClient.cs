@@ -146,6 +146,28 @@ internal sealed class RawPeer : IDisposable
         await Stream.WriteAsync(frame.ToArray());
     }
 
+    /// <summary>Reads one (unmasked) server frame: its opcode and payload; null when the connection ends.</summary>
+    public async Task<(int Opcode, byte[] Payload)?> ReadFrameAsync(CancellationToken cancel)
+    {
+        try
+        {
+            var header = new byte[2];
+            await Stream.ReadExactlyAsync(header, cancel);
+            long length = header[1] & 0x7F;
+            if (length >= 126)
+            {
+                var extended = new byte[length == 126 ? 2 : 8];
+                await Stream.ReadExactlyAsync(extended, cancel);
+                length = 0;
+                foreach (var b in extended) length = (length << 8) | b;
+            }
+            var payload = new byte[length];
+            await Stream.ReadExactlyAsync(payload, cancel);
+            return (header[0] & 0x0F, payload);
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException) { return null; }
+    }
+
     /// <summary>True when the server has closed the TCP connection (reads end), within the patience.</summary>
     public async Task<bool> WaitForServerToDropAsync(TimeSpan within)
     {

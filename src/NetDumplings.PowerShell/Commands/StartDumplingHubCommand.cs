@@ -24,7 +24,11 @@ namespace NetDumplings.PowerShell.Commands;
 /// </example>
 /// <example>
 ///   <code>Start-DumplingHub -Address * -OverflowPolicy Disconnect -EaterQueueLimit 1000</code>
-///   <para>Listens on every interface and disconnects any eater that falls 1000 dumplings behind instead of dropping its oldest.</para>
+///   <para>Listens on every interface and disconnects any eater that falls 1000 dumplings behind, instead of holding the kitchens back for it.</para>
+/// </example>
+/// <example>
+///   <code>Start-DumplingHub -SlowEaterTimeout 2</code>
+///   <para>Holds the kitchens back for a full eater (the default) for at most 2 s of it reading nothing, then cuts that eater off.</para>
 /// </example>
 [Cmdlet(VerbsLifecycle.Start, "DumplingHub")]
 [OutputType(typeof(DumplingHubInfo), typeof(DumplingHubJob))]
@@ -65,9 +69,14 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
     [ValidateRange(1024L, long.MaxValue)]
     public long EaterQueueBytes { get; set; } = 16L * 1024 * 1024;
 
-    /// <summary><para type="description">What to do with an eater whose queue is full: DropOldest (default; counted in the status dumplings) or Disconnect.</para></summary>
+    /// <summary><para type="description">What to do when an eater's queue is full. Backpressure (the default, lossless for eaters that read): stop reading the kitchens, so TCP slows them to the slowest eater, until the eater makes room; an eater that takes nothing for -SlowEaterTimeout is cut off (close 1008, counted in the status dumplings). DropOldest: drop its oldest dumplings and count them; kitchens never wait. Disconnect: close the eater (1008) at once.</para></summary>
     [Parameter]
-    public EaterOverflowPolicy OverflowPolicy { get; set; } = EaterOverflowPolicy.DropOldest;
+    public EaterOverflowPolicy OverflowPolicy { get; set; } = EaterOverflowPolicy.Backpressure;
+
+    /// <summary><para type="description">With -OverflowPolicy Backpressure: seconds an eater may take nothing from its full queue, holding the kitchens back, before it is cut off with close 1008 (default 5). A stalled eater holds the others back for at most this long. Keep it below -KeepAlive.</para></summary>
+    [Parameter]
+    [ValidateRange(0.05, 3600)]
+    public double SlowEaterTimeout { get; set; } = 5;
 
     /// <summary><para type="description">Seconds between keepalive pings, and to wait for their answer before closing a dead peer (default 20, as the original).</para></summary>
     [Parameter]
@@ -132,6 +141,7 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
                 EaterQueueDumplings = EaterQueueLimit,
                 EaterQueueBytes = Math.Max(EaterQueueBytes, MaxMessageBytes),
                 OverflowPolicy = OverflowPolicy,
+                SlowEaterTimeout = TimeSpan.FromSeconds(SlowEaterTimeout),
                 KeepAliveInterval = TimeSpan.FromSeconds(KeepAlive),
                 KeepAliveTimeout = TimeSpan.FromSeconds(KeepAlive),
                 AnnounceTimeout = TimeSpan.FromSeconds(AnnounceTimeout),

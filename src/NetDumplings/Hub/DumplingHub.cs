@@ -10,8 +10,9 @@ namespace NetDumplings.Hub;
 /// <summary>
 /// The hub: kitchens connect to the in-port and send dumplings; eaters connect to the out-port and
 /// get every valid dumpling, as the same bytes, plus the hub's own status dumplings (PROTOCOL.md).
-/// Each eater has a bounded queue, so a slow or stalled eater costs bounded memory and never slows
-/// the kitchens or the other eaters.
+/// Each eater has a bounded queue, so a slow or stalled eater costs bounded memory. When one is full,
+/// the kitchens wait for it (backpressure, the default) until it makes room or misses its deadline
+/// and is cut off; or, as the user chooses, its oldest dumplings are dropped, or it is disconnected.
 /// </summary>
 public sealed class DumplingHub : IAsyncDisposable
 {
@@ -25,7 +26,9 @@ public sealed class DumplingHub : IAsyncDisposable
     private Task? _stopTask;
     private readonly Stopwatch _uptime = new();
     private int _connections;
-    private long _dumplingsIn, _dumplingsOut, _invalid, _refused, _droppedByGoneEaters;
+    private long _dumplingsIn, _dumplingsOut, _invalid, _refused, _droppedByGoneEaters, _heldTicks, _cutOff;
+    private readonly Queue<HubCutOffEater> _recentCutOffs = new(); // under _peersLock
+    private const int RecentCutOffs = 16;
 
     public DumplingHub(DumplingHubOptions? options = null)
     {
@@ -213,6 +216,12 @@ public sealed class DumplingHub : IAsyncDisposable
                         known = true;
                         _eaters = _eaters.Where(x => x != eater).ToArray();
                         Interlocked.Add(ref _droppedByGoneEaters, eater.Dropped);
+                        // Kept for the status once gone, when the kitchens' holds on it have ended.
+                        if (eater.CutOffReason is { } reason)
+                        {
+                            if (_recentCutOffs.Count == RecentCutOffs) _recentCutOffs.Dequeue();
+                            _recentCutOffs.Enqueue(new HubCutOffEater(eater.Name, eater.Remote, eater.CutOffTime, reason, eater.HeldKitchens));
+                        }
                     }
                 }
                 if (peer.Socket.State == WebSocketState.CloseReceived)
@@ -229,17 +238,52 @@ public sealed class DumplingHub : IAsyncDisposable
         ? $" (close {(int)status}{(string.IsNullOrEmpty(socket.CloseStatusDescription) ? "" : " " + socket.CloseStatusDescription)})"
         : "";
 
-    /// <summary>Queues a frame for every eater that wants it; <see cref="SignalEaters"/> sends them. Never blocks (see EaterQueue).</summary>
-    internal void Publish(HubFrame frame)
+    /// <summary>
+    /// Queues a frame for every eater that wants it; <see cref="SignalEaters"/> sends them. Completes at
+    /// once unless an eater's queue is full under backpressure: then it completes when that eater has
+    /// made room or was cut off, and the kitchen reads nothing meanwhile (TCP pushes back to it).
+    /// </summary>
+    internal ValueTask PublishAsync(HubFrame frame, KitchenSession kitchen, CancellationToken cancel)
     {
         Interlocked.Increment(ref _dumplingsIn);
-        Deliver(frame);
+        var eaters = Volatile.Read(ref _eaters);
+        for (var i = 0; i < eaters.Length; i++)
+            if (eaters[i].Wants(frame) && !eaters[i].Offer(frame))
+                return HoldAsync(frame, eaters, i, kitchen, cancel);
+        return ValueTask.CompletedTask;
     }
 
-    private void Deliver(HubFrame frame)
+    private async ValueTask HoldAsync(HubFrame frame, EaterSession[] eaters, int full, KitchenSession kitchen, CancellationToken cancel)
+    {
+        for (var i = full; i < eaters.Length; i++)
+        {
+            var eater = eaters[i];
+            if (i > full && !eater.Wants(frame)) continue;
+            while (!eater.Offer(frame))
+            {
+                // The full eater's sender must run to make room (and the others' may have frames unsignalled).
+                SignalEaters();
+                var start = kitchen.HoldStarted();
+                eater.HoldStarted(start);
+                try
+                {
+                    await eater.WaitForRoomAsync(frame, cancel);
+                }
+                finally
+                {
+                    var held = kitchen.HoldEnded(start);
+                    eater.HoldEnded(start, held);
+                    Interlocked.Add(ref _heldTicks, held);
+                }
+            }
+        }
+    }
+
+    /// <summary>Queues a status dumpling for every eater that wants it; never waits.</summary>
+    private void DeliverStatus(HubFrame frame)
     {
         foreach (var eater in Volatile.Read(ref _eaters))
-            if (eater.Wants(frame)) eater.Offer(frame);
+            if (eater.Wants(frame)) eater.OfferStatus(frame);
     }
 
     /// <summary>Wakes every eater's sender that has frames waiting.</summary>
@@ -258,9 +302,17 @@ public sealed class DumplingHub : IAsyncDisposable
             {
                 // As the original: status dumplings go out only while someone is listening.
                 if (Volatile.Read(ref _eaters).Length == 0) continue;
-                var status = DumplingCodec.Create(HubStatus.ChefName, null, DumplingDriver.Interval, HubStatus.Build(this));
-                Deliver(HubFrame.Create(status.Utf8Json.Span, binary: false, HubStatus.ChefName, null));
-                SignalEaters();
+                try
+                {
+                    var status = DumplingCodec.Create(HubStatus.ChefName, null, DumplingDriver.Interval, HubStatus.Build(this));
+                    DeliverStatus(HubFrame.Create(status.Utf8Json.Span, binary: false, HubStatus.ChefName, null));
+                    SignalEaters();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // One bad status must not end them all.
+                    Report(HubLogLevel.Error, $"Could not send a status dumpling: {e}");
+                }
             }
         }
         catch (OperationCanceledException) { }
@@ -270,8 +322,14 @@ public sealed class DumplingHub : IAsyncDisposable
     public HubStatusSnapshot GetStatus()
     {
         KitchenSession[] kitchens;
-        lock (_peersLock) kitchens = [.. _kitchens];
+        HubCutOffEater[] cutOffs;
+        lock (_peersLock)
+        {
+            kitchens = [.. _kitchens];
+            cutOffs = [.. _recentCutOffs];
+        }
         var eaters = Volatile.Read(ref _eaters);
+        var holding = kitchens.Sum(k => k.HoldingNowTicks);
         return new HubStatusSnapshot(
             DumplingsIn: DumplingsIn,
             DumplingsOut: DumplingsOut,
@@ -279,9 +337,17 @@ public sealed class DumplingHub : IAsyncDisposable
             InvalidDumplings: Interlocked.Read(ref _invalid),
             RefusedConnections: Interlocked.Read(ref _refused),
             DroppedDumplings: Interlocked.Read(ref _droppedByGoneEaters) + eaters.Sum(e => e.Dropped),
-            Kitchens: kitchens.Select(k => new HubPeerStatus(k.Name, k.Remote, k.Announcement, k.Received, 0, 0, 0, k.Invalid)).ToArray(),
-            Eaters: eaters.Select(e => new HubPeerStatus(e.Name, e.Remote, e.Announcement, e.Sent, e.Dropped, e.QueuedDumplings, e.QueuedBytes, 0)).ToArray());
+            Kitchens: kitchens.Select(k => new HubPeerStatus(k.Name, k.Remote, k.Announcement, k.Received, 0, 0, 0, k.Invalid) { HeldBack = k.HeldBack }).ToArray(),
+            Eaters: eaters.Select(e => new HubPeerStatus(e.Name, e.Remote, e.Announcement, e.Sent, e.Dropped, e.QueuedDumplings, e.QueuedBytes, 0) { HeldBack = e.HeldKitchens }).ToArray())
+        {
+            OverflowPolicy = Options.OverflowPolicy,
+            KitchensHeldBack = Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _heldTicks) + holding),
+            EatersCutOff = Interlocked.Read(ref _cutOff),
+            RecentCutOffs = cutOffs,
+        };
     }
+
+    internal void CountCutOff() => Interlocked.Increment(ref _cutOff);
 
     internal void CountOut(int count) => Interlocked.Add(ref _dumplingsOut, count);
     internal void CountInvalid() => Interlocked.Increment(ref _invalid);

@@ -9,6 +9,13 @@ public enum EaterOverflowPolicy
 
     /// <summary>Close the eater (1008, with a reason saying its queue was full); others go on.</summary>
     Disconnect,
+
+    /// <summary>
+    /// The default, lossless for eaters that read: stop reading the kitchens (TCP pushes back) until
+    /// the eater makes room; an eater that takes nothing for <see cref="DumplingHubOptions.SlowEaterTimeout"/>
+    /// is closed (1008) and counted, so it holds the others back for at most that long.
+    /// </summary>
+    Backpressure,
 }
 
 /// <summary>A hub's address, ports and limits. The defaults are the original's, plus bounds it lacked.</summary>
@@ -36,7 +43,14 @@ public sealed record DumplingHubOptions
     public long EaterQueueBytes { get; init; } = 16L * 1024 * 1024;
 
     /// <summary>What to do when an eater's queue is full.</summary>
-    public EaterOverflowPolicy OverflowPolicy { get; init; } = EaterOverflowPolicy.DropOldest;
+    public EaterOverflowPolicy OverflowPolicy { get; init; } = EaterOverflowPolicy.Backpressure;
+
+    /// <summary>
+    /// With <see cref="EaterOverflowPolicy.Backpressure"/>: how long an eater may take nothing from its
+    /// full queue (holding the kitchens back) before it is cut off with 1008, as nats-server's write
+    /// deadline. Keep it below the kitchens' keepalive timeout: a held kitchen is not read meanwhile.
+    /// </summary>
+    public TimeSpan SlowEaterTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Keepalive pings go out this often, in both directions' interest (the original: 20 s).</summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(20);
@@ -67,6 +81,7 @@ public sealed record DumplingHubOptions
         if (MaxMessageBytes < 1024) throw new ArgumentOutOfRangeException(nameof(MaxMessageBytes), MaxMessageBytes, "The message limit must be at least 1024 bytes.");
         if (EaterQueueDumplings < 1) throw new ArgumentOutOfRangeException(nameof(EaterQueueDumplings), EaterQueueDumplings, "An eater's queue must hold at least one dumpling.");
         if (EaterQueueBytes < MaxMessageBytes) throw new ArgumentOutOfRangeException(nameof(EaterQueueBytes), EaterQueueBytes, $"An eater's queue must hold at least one largest message ({MaxMessageBytes} bytes).");
+        if (SlowEaterTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(SlowEaterTimeout), SlowEaterTimeout, "The slow eater timeout must be more than zero.");
         if (MaxEaterPatterns < 1) throw new ArgumentOutOfRangeException(nameof(MaxEaterPatterns), MaxEaterPatterns, "An eater must be allowed at least one name or wildcard.");
         if (MaxEaterPatternLength < 1) throw new ArgumentOutOfRangeException(nameof(MaxEaterPatternLength), MaxEaterPatternLength, "An eater's names or wildcards must be allowed at least one character.");
         if (MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "The hub must allow at least one connection.");

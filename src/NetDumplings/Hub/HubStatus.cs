@@ -9,12 +9,31 @@ namespace NetDumplings.Hub;
 /// <summary>A kitchen or eater as the hub sees it.</summary>
 public sealed record HubPeerStatus(
     string Name, IPEndPoint Remote, JsonElement Announcement,
-    long Dumplings, long Dropped, int QueuedDumplings, long QueuedBytes, long Invalid);
+    long Dumplings, long Dropped, int QueuedDumplings, long QueuedBytes, long Invalid)
+{
+    /// <summary>A kitchen: how long the hub held it back for full eaters. An eater: how long kitchens waited for it.</summary>
+    public TimeSpan HeldBack { get; init; }
+}
+
+/// <summary>An eater the hub cut off for reading too slowly, and how long kitchens had waited for it.</summary>
+public sealed record HubCutOffEater(string Name, IPEndPoint Remote, DateTimeOffset Time, string Reason, TimeSpan HeldKitchens);
 
 /// <summary>What a hub's status dumpling reports, as a snapshot.</summary>
 public sealed record HubStatusSnapshot(
     long DumplingsIn, long DumplingsOut, TimeSpan Uptime, long InvalidDumplings, long RefusedConnections,
-    long DroppedDumplings, IReadOnlyList<HubPeerStatus> Kitchens, IReadOnlyList<HubPeerStatus> Eaters);
+    long DroppedDumplings, IReadOnlyList<HubPeerStatus> Kitchens, IReadOnlyList<HubPeerStatus> Eaters)
+{
+    public EaterOverflowPolicy OverflowPolicy { get; init; }
+
+    /// <summary>How long kitchens were held back for full eaters, summed over kitchens (the current holds included).</summary>
+    public TimeSpan KitchensHeldBack { get; init; }
+
+    /// <summary>Eaters cut off for reading too slowly since the hub started.</summary>
+    public long EatersCutOff { get; init; }
+
+    /// <summary>The latest eaters cut off (a few), oldest first.</summary>
+    public IReadOnlyList<HubCutOffEater> RecentCutOffs { get; init; } = [];
+}
 
 /// <summary>The payload of the hub's SystemStatusChef dumpling: every key of the original, plus ours beside them.</summary>
 internal static class HubStatus
@@ -62,10 +81,28 @@ internal static class HubStatus
             w.WriteNumber("total_dumplings_dropped", s.DroppedDumplings);
             w.WriteNumber("total_invalid_dumplings", s.InvalidDumplings);
             w.WriteNumber("total_refused_connections", s.RefusedConnections);
+            w.WriteString("overflow_policy", s.OverflowPolicy.ToString());
+            w.WriteNumber("total_kitchen_held_seconds", Seconds(s.KitchensHeldBack));
+            w.WriteNumber("total_eaters_cut_off", s.EatersCutOff);
+            w.WriteStartArray("eaters_cut_off");
+            foreach (var c in s.RecentCutOffs)
+            {
+                w.WriteStartObject();
+                w.WriteString("eater_name", c.Name);
+                w.WriteString("host", c.Remote.Address.ToString());
+                w.WriteNumber("port", c.Remote.Port);
+                w.WriteNumber("time", Math.Round(Dumpling.ToEpochSeconds(c.Time), 3));
+                w.WriteString("reason", c.Reason);
+                w.WriteNumber("kitchens_held_seconds", Seconds(c.HeldKitchens));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
             w.WriteEndObject();
         }
         return new RawJsonPayload(buffer.WrittenMemory);
     }
+
+    private static double Seconds(TimeSpan time) => Math.Round(time.TotalSeconds, 3);
 
     private static void WriteInfoFromHub(Utf8JsonWriter w, HubPeerStatus peer, bool eater)
     {
@@ -78,11 +115,13 @@ internal static class HubStatus
             w.WriteNumber("dumplings_dropped", peer.Dropped);
             w.WriteNumber("queue_dumplings", peer.QueuedDumplings);
             w.WriteNumber("queue_bytes", peer.QueuedBytes);
+            w.WriteNumber("kitchens_held_seconds", Seconds(peer.HeldBack));
         }
         else
         {
             w.WriteNumber("dumplings_received", peer.Dumplings);
             w.WriteNumber("invalid_dumplings", peer.Invalid);
+            w.WriteNumber("held_seconds", Seconds(peer.HeldBack));
         }
         w.WriteEndObject();
     }

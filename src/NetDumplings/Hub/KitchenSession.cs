@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
@@ -19,6 +20,9 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
     private int _forceAcknowledgement;
     private bool _stopTaking;       // guarded by _takeLock
 
+    private long _heldTicks;
+    private long _holdingSince;
+
     public override string Role => "kitchen";
 
     protected override string NameKey => "kitchen_name";
@@ -32,6 +36,35 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
     private bool WantsAcknowledgements =>
         Announcement.ValueKind == JsonValueKind.Object &&
         Announcement.TryGetProperty(Protocol.KitchenAnnouncement.AcknowledgementKey, out var ack) && ack.ValueKind == JsonValueKind.True;
+
+    /// <summary>How long the hub held this kitchen back (stopped reading it) for full eaters, the current hold included.</summary>
+    public TimeSpan HeldBack => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _heldTicks) + HoldingNowTicks);
+
+    /// <summary>How long the current hold has lasted; 0 when the kitchen is not held.</summary>
+    public long HoldingNowTicks
+    {
+        get
+        {
+            var since = Interlocked.Read(ref _holdingSince);
+            return since == 0 ? 0 : Math.Max(0, Stopwatch.GetTimestamp() - since);
+        }
+    }
+
+    internal long HoldStarted()
+    {
+        var now = Stopwatch.GetTimestamp();
+        Interlocked.Exchange(ref _holdingSince, now);
+        return now;
+    }
+
+    /// <summary>Ends a hold; returns its length in Stopwatch ticks.</summary>
+    internal long HoldEnded(long start)
+    {
+        var held = Stopwatch.GetTimestamp() - start;
+        Interlocked.Exchange(ref _holdingSince, 0);
+        Interlocked.Add(ref _heldTicks, held);
+        return held;
+    }
 
     public override async Task RunAsync(CancellationToken cancel)
     {
@@ -78,7 +111,8 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
                 continue;
             }
             Interlocked.Increment(ref _received);
-            Hub.Publish(HubFrame.Create(Message, MessageType == WebSocketMessageType.Binary, chef, kitchen));
+            // Under backpressure this waits, and the kitchen's socket is not read meanwhile.
+            await Hub.PublishAsync(HubFrame.Create(Message, MessageType == WebSocketMessageType.Binary, chef, kitchen), this, cancel);
         }
     }
 
