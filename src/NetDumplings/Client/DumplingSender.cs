@@ -278,6 +278,10 @@ public sealed class DumplingSender : IAsyncDisposable
             if (completed || token.IsCancellationRequested)
                 await connection.CloseAsync(_cancelledByUser ? DumplingCloseCodes.ConnectionCancelled : DumplingCloseCodes.Normal,
                     _cancelledByUser ? DumplingCloseCodes.ConnectionCancelledReason : "kitchen finished", _options.CloseTimeout).ConfigureAwait(false);
+            // A write that failed (the hub closed) must not cut short the reader: the hub's last
+            // acknowledgements come just before its close, and what they cover must not be resent.
+            if (!completed && !token.IsCancellationRequested)
+                await Task.WhenAny(receiving, Task.Delay(_options.CloseTimeout, CancellationToken.None)).ConfigureAwait(false);
             lost.Cancel();
             await receiving.ConfigureAwait(false);
             Requeue(burst);
@@ -377,6 +381,8 @@ public sealed class DumplingSender : IAsyncDisposable
                 if (kind == HubMessageKind.Closed)
                 {
                     if (connection.Refusal(_connector.Role) is { } refusal) _failure ??= refusal;
+                    // Answer the hub's close (RFC 6455), so it can drop the connection without a reset.
+                    else await connection.CloseAsync((int)(connection.Socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure), "", _options.CloseTimeout).ConfigureAwait(false);
                     break;
                 }
                 if (kind == HubMessageKind.Message) TakeAcknowledgement(connection.Message.Span);

@@ -378,7 +378,8 @@ public sealed class DumplingHub : IAsyncDisposable
         }
         // Kitchens first: stop taking their dumplings and say exactly what was taken, then close everyone.
         await Task.WhenAll(kitchens.Select(k => k.StopTakingAsync()));
-        await Task.WhenAll(peers.Select(p => p.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "hub shutting down")));
+        await Task.WhenAll(peers.Select(p => p.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "hub shutting down",
+            lingerForPeer: p is KitchenSession ? TimeSpan.FromSeconds(1) : null)));
         _stopping.Cancel();
         Task[] tasks;
         lock (_peersLock) tasks = [.. _tasks];

@@ -145,7 +145,7 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
     }
 
     /// <summary>Closes with a code and reason, waiting briefly for the peer's answer, then drops the connection.</summary>
-    public async Task CloseAsync(WebSocketCloseStatus status, string reason)
+    public async Task CloseAsync(WebSocketCloseStatus status, string reason, TimeSpan? lingerForPeer = null)
     {
         reason = DumplingCloseCodes.FitReason(reason);
         try
@@ -153,6 +153,14 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             if (Socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
                 await Socket.CloseOutputAsync(status, reason, cts.Token);
+            // Dropping a socket with unread input resets the connection, and the peer's kernel then
+            // throws away what we sent last (a kitchen's final acknowledgement). Where that matters,
+            // give the peer a moment to close first while the session's reader drains its input.
+            if (lingerForPeer is { } linger)
+            {
+                var deadline = DateTime.UtcNow + linger;
+                while (Socket.State == WebSocketState.CloseSent && DateTime.UtcNow < deadline) await Task.Delay(5);
+            }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException) { }
         finally

@@ -99,7 +99,9 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
             // A stopping hub takes nothing more: what it does not acknowledge, the kitchen sends to the next hub.
             lock (_takeLock)
             {
-                if (_stopTaking) return;
+                // Read on, and drop: a reader that stopped would leave input unread, and closing
+                // over it resets the connection before the kitchen has read our final count.
+                if (_stopTaking) continue;
                 Interlocked.Increment(ref _taken);
             }
             // The original's rule: JSON with metadata.chef. Anything else is logged and skipped; the kitchen stays.

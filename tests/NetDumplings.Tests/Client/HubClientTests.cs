@@ -38,7 +38,7 @@ public class HubClientTests
         Assert.Equal(0, sender.Dropped);
         Assert.True(first.DumplingsIn < count, "the restart came too late to test anything");
         // Each hub took its share and nothing twice: together exactly every dumpling.
-        await WaitUntilAsync(() => first.DumplingsIn + hub.Hub.DumplingsIn == count);
+        await WaitUntilAsync(() => first.DumplingsIn + hub.Hub.DumplingsIn >= count);
         Assert.Equal(count, first.DumplingsIn + hub.Hub.DumplingsIn);
         Assert.True(sender.Connects >= 2);
     }
