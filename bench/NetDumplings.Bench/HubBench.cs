@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
+using NetDumplings.Hub;
 
 namespace NetDumplings.Bench;
 
@@ -60,7 +61,7 @@ public sealed class HubBench : IBenchScenario
         latency.Print();
 
         Console.WriteLine();
-        Console.WriteLine("A stalled eater (never reads) beside 3 normal eaters, against 3 normal eaters alone:");
+        Console.WriteLine($"A stalled eater (never reads) beside 3 normal eaters, against 3 normal eaters alone (default policy: the stalled one holds the kitchen until cut off after {new DumplingHubOptions().SlowEaterTimeout.TotalSeconds:0.#} s):");
         var stall = new BenchTable("run", "normal eaters' deliveries/s", "delivered to normal eaters", "hub peak MiB");
         var alone = new List<RunResult>();
         var withStall = new List<RunResult>();
@@ -106,11 +107,14 @@ public sealed class HubBench : IBenchScenario
         var frameLength = Message(0, 0).Length + 4; // 16-bit-length server frame header
         var cpuBefore = server.CpuTime;
         var clock = Stopwatch.StartNew();
-        var readers = eaters.Select(e => Task.Run(() => CountBytesAsync(e, frameLength, Count))).ToArray();
+        // Beside a stalled eater the others wait until the hub's deadline cuts it off (the default
+        // policy, backpressure): an eater idle for less than that is not done yet.
+        var idle = stalled ? Idle + new DumplingHubOptions().SlowEaterTimeout : Idle;
+        var readers = eaters.Select(e => Task.Run(() => CountBytesAsync(e, frameLength, Count, idle))).ToArray();
         for (var i = 0; i < Count; i++)
             await kitchenStream.WriteAsync(ClientFrame(Message(i, 0)));
         var counts = await Task.WhenAll(readers);
-        var elapsed = clock.Elapsed - (counts.Any(c => c < Count) ? Idle : TimeSpan.Zero);
+        var elapsed = clock.Elapsed - (counts.Any(c => c < Count) ? idle : TimeSpan.Zero);
         var cpu = server.CpuTime - cpuBefore;
         var delivered = counts.Sum();
         var result = new RunResult(delivered / elapsed.TotalSeconds, delivered / (double)(Count * eaterCount), cpu / Count, server.PeakMemory);
@@ -120,7 +124,7 @@ public sealed class HubBench : IBenchScenario
     }
 
     /// <summary>Reads until <paramref name="expected"/> records of <paramref name="recordLength"/> bytes arrived, or the stream is idle.</summary>
-    private static async Task<long> CountBytesAsync(TcpClient client, int recordLength, long expected)
+    private static async Task<long> CountBytesAsync(TcpClient client, int recordLength, long expected, TimeSpan? idle = null)
     {
         var stream = client.GetStream();
         var buffer = new byte[64 * 1024];
@@ -129,7 +133,7 @@ public sealed class HubBench : IBenchScenario
         using var cts = new CancellationTokenSource();
         while (got < total)
         {
-            cts.CancelAfter(Idle);
+            cts.CancelAfter(idle ?? Idle);
             int n;
             try { n = await stream.ReadAsync(buffer, cts.Token); }
             catch (Exception e) when (e is OperationCanceledException or IOException) { break; }

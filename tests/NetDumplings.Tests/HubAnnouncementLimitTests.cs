@@ -9,6 +9,7 @@ using static NetDumplings.Tests.HubTestClient;
 namespace NetDumplings.Tests;
 
 /// <summary>What an eater may announce (the filter extension), and what it may cost the hub and the other eaters.</summary>
+[Collection(HeavyHubTests.Name)]
 public class HubAnnouncementLimitTests(ITestOutputHelper output)
 {
     private static string Chefs(IEnumerable<string> patterns) => $""","chefs":{JsonSerializer.Serialize(patterns)}""";

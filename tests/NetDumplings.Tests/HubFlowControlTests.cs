@@ -12,6 +12,7 @@ namespace NetDumplings.Tests;
 /// until the eater makes room or misses its deadline; every policy keeps memory within the limits.
 /// Dumplings of 8 KB, so a few thousand are far more than the socket buffers between hold.
 /// </summary>
+[Collection(HeavyHubTests.Name)]
 public class HubFlowControlTests
 {
     private const int PadBytes = 8000;
@@ -240,4 +241,14 @@ public class HubFlowControlTests
             Assert.True(status.DroppedDumplings > 0, "what the cut-off eater never got is counted");
         }
     }
+}
+
+/// <summary>
+/// Tests that push megabytes through a hub or time it: run alone, so that they neither starve the
+/// other tests' timing on a small shared machine nor are timed while others run.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HeavyHubTests
+{
+    public const string Name = "heavy hub tests";
 }
