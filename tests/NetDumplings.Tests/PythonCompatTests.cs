@@ -76,7 +76,7 @@ public class PythonCompatTests
 
             var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Equal(3, lines.Length);
-            var hosts = lines.Select(l => DumplingCodec.Parse(l)).Select(d => d.PayloadElement.GetProperty("lookup").GetProperty("hostname").GetString()).ToArray();
+            var hosts = lines.Select(l => DumplingCodec.Parse(l)).Select(d => d.PayloadElement.GetProperty("lookup").GetProperty("hostname").GetString()!).ToArray();
             Assert.Equal(["example.com", "żółw.pl", "北京.cn"], hosts);
             await WaitUntilAsync(() => { lock (log) return log.Any(l => l.Contains("Disconnected eater 'pythoneater'") && l.Contains("4102")); }, "eater's 4102 close seen");
             lock (log) Assert.Contains(log, l => l.Contains("Connected kitchen 'pythonkitchen'"));

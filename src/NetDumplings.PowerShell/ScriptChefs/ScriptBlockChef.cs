@@ -77,7 +77,7 @@ public sealed class ScriptBlockChef : DumplingChef
     public long PacketsReceived => Interlocked.Read(ref _received);
 
     /// <summary>Packets not handled: the queue was full (and <see cref="WhenQueueFull"/> said drop), or the chef was stopped before it reached them.</summary>
-    public long PacketsDropped => Interlocked.Read(ref _dropped);
+    public override long PacketsDropped => Interlocked.Read(ref _dropped);
 
     /// <summary>Errors in the handlers (each reported to the kitchen).</summary>
     public long ErrorCount => Interlocked.Read(ref _errors);

@@ -29,6 +29,12 @@ public abstract class DumplingChef
     public virtual void OnStop() { }
 
     /// <summary>
+    /// Packets this chef was handed but did not cook (a chef that queues packets for another thread
+    /// and drops when that queue is full); the kitchen's statistics show it beside the chef.
+    /// </summary>
+    public virtual long PacketsDropped => 0;
+
+    /// <summary>
     /// Sends a payload now, beside a handler's return value: for several dumplings from one packet, or
     /// for chefs that do their work on a thread of their own. Safe to call from any thread while the
     /// chef is in a kitchen.

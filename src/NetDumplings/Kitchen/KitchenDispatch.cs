@@ -141,7 +141,12 @@ public sealed partial class DumplingKitchen
         public long Packets, Pokes, Dumplings, Errors;
 
         public ChefStatistics Snapshot() =>
-            new(Name, Volatile.Read(ref Packets), Volatile.Read(ref Pokes), Interlocked.Read(ref Dumplings), Interlocked.Read(ref Errors));
+            new(Name, Volatile.Read(ref Packets), Volatile.Read(ref Pokes), Interlocked.Read(ref Dumplings), Interlocked.Read(ref Errors), DroppedBy(Chef));
+
+        private static long DroppedBy(DumplingChef chef)
+        {
+            try { return chef.PacketsDropped; } catch { return 0; }
+        }
     }
 
     /// <summary>Out-of-band Serve and ReportError, from any thread (a scriptblock chef's runspace, a chef's own timer).</summary>

@@ -30,10 +30,11 @@ public sealed record KitchenStatistics
     public override string ToString() =>
         $"{KitchenName}: {PacketsCaptured} packets captured, {PacketsProcessed} processed ({PacketsPerSecond:0} /s), " +
         $"{KernelDrops} kernel drops, {QueueDrops} queue drops; dumplings {DumplingsMade} made, {DumplingsSent} sent, {DumplingsDropped} dropped, {DumplingsQueued} queued; " +
-        string.Join(", ", Chefs.Select(c => $"{c.Name} {c.Packets} packets/{c.Errors} errors"));
+        string.Join(", ", Chefs.Select(c => $"{c.Name} {c.Packets} packets/{c.Errors} errors{(c.Dropped > 0 ? $"/{c.Dropped} dropped" : "")}"));
 }
 
-public sealed record ChefStatistics(string Name, long Packets, long Pokes, long Dumplings, long Errors);
+/// <summary>One chef's counters; <see cref="Dropped"/> are packets it was handed but did not cook (a scriptblock chef's full inbox).</summary>
+public sealed record ChefStatistics(string Name, long Packets, long Pokes, long Dumplings, long Errors, long Dropped = 0);
 
 /// <summary>Something a running kitchen wants its user to know (chef errors, hub connection changes).</summary>
 public sealed record KitchenNotice(KitchenNoticeLevel Level, string Message, string? Chef = null, Exception? Error = null)

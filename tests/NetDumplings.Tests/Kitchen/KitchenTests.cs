@@ -78,6 +78,32 @@ public class KitchenTests
     }
 
     [Fact]
+    public async Task What_a_chef_drops_shows_in_the_kitchen_statistics_and_made_adds_up()
+    {
+        using var dir = new TempDir();
+        var (dumplings, stats, _) = await LocalAsync(
+            new DumplingKitchenOptions { Files = [Mixed(dir, 300)], PokeInterval = TimeSpan.Zero, Filter = null }, new DroppingChef());
+        var chef = Assert.Single(stats.Chefs);
+        Assert.Equal(100, chef.Dropped); // every third packet is one it could not take
+        Assert.Contains("100 dropped", stats.ToString());
+        // Nothing the kitchen made is unaccounted for: made = sent + dropped + queued.
+        Assert.Equal(stats.DumplingsMade, stats.DumplingsSent + stats.DumplingsDropped + stats.DumplingsQueued);
+        Assert.Equal(dumplings.Count, stats.DumplingsSent);
+    }
+
+    /// <summary>A chef that, like a scriptblock chef with a full inbox, cannot take every packet and counts the ones it could not.</summary>
+    private sealed class DroppingChef : DumplingChef
+    {
+        private long _seen, _dropped;
+        public override long PacketsDropped => Interlocked.Read(ref _dropped);
+        public override object? OnPacket(ChefPacket packet)
+        {
+            if (++_seen % 3 == 0) { Interlocked.Increment(ref _dropped); return null; }
+            return new { n = _seen };
+        }
+    }
+
+    [Fact]
     public async Task Interval_pokes_arrive_while_packets_flow_and_once_more_at_the_end()
     {
         using var dir = new TempDir();
