@@ -87,6 +87,7 @@ public sealed class ReceiveDumplingCommand : HubClientCmdlet
             Driver = Driver,
             Count = MyInvocation.BoundParameters.ContainsKey(nameof(Count)) ? Count : null,
             Reconnect = !NoReconnect,
+            DecodeText = Raw,
         });
         eater.Event += QueueEvent;
         WriteVerbose($"Connecting to the hub at {address} as '{EaterName}'.");

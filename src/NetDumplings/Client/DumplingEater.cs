@@ -156,6 +156,7 @@ public sealed class DumplingEater
                     continue;
                 }
                 if (!Matches(dumpling!)) continue;
+                if (_options.DecodeText) _ = dumpling!.Json; // decoded here, off the consumer's thread
 
                 if (_options.Count is { } count && ++matched >= count)
                 {

@@ -34,4 +34,7 @@ public sealed record DumplingEaterOptions : HubClientOptions
     /// so a slow consumer slows the hub's sending to it (TCP) instead of losing anything here.
     /// </summary>
     public int ReadAhead { get; init; } = 4096;
+
+    /// <summary>Decode each dumpling's JSON text ahead of the consumer (for one that writes the text, such as Receive-Dumpling -Raw).</summary>
+    public bool DecodeText { get; init; }
 }

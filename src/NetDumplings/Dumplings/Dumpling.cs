@@ -50,8 +50,10 @@ public sealed class Dumpling
     /// <summary>The payload as a JSON element, parsed on first read.</summary>
     public JsonElement PayloadElement => _payload ??= ParsePayload();
 
-    /// <summary>The whole dumpling as JSON text.</summary>
-    public string Json => Encoding.UTF8.GetString(Utf8Json.Span);
+    private string? _json;
+
+    /// <summary>The whole dumpling as JSON text (decoded once, on first read).</summary>
+    public string Json => _json ??= Encoding.UTF8.GetString(Utf8Json.Span);
 
     /// <summary>The payload as JSON text.</summary>
     public string PayloadJson => Encoding.UTF8.GetString(PayloadUtf8Json.Span);
