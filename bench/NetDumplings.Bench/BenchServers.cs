@@ -14,9 +14,15 @@ public static class BenchServers
     /// <summary>Entry point of the child process: `--serve hub|relay [eaterQueue]`; prints "in out" ports, runs until stdin closes.</summary>
     public static async Task<int> ServeAsync(string kind)
     {
-        if (kind == "hub")
+        if (kind is "hub" or "hubtls")
         {
-            await using var hub = new DumplingHub(new DumplingHubOptions { Address = "127.0.0.1", InPort = 0, OutPort = 0, StatusInterval = TimeSpan.Zero });
+            await using var hub = new DumplingHub(new DumplingHubOptions
+            {
+                Address = "127.0.0.1", InPort = 0, OutPort = 0, StatusInterval = TimeSpan.Zero,
+                // The handshake-cost run opens hundreds of connections one after another.
+                MaxConnectionsPerAddress = 100_000, MaxKitchenConnections = 100_000, MaxEaterConnections = 100_000, MaxConnections = 100_000,
+                Certificate = kind == "hubtls" ? BenchCertificate() : null,
+            });
             await hub.StartAsync();
             Console.WriteLine($"{hub.InEndPoint.Port} {hub.OutEndPoint.Port}");
             await Console.In.ReadToEndAsync();
@@ -26,6 +32,17 @@ public static class BenchServers
         Console.WriteLine($"{relay.InPort} {relay.OutPort}");
         await Console.In.ReadToEndAsync();
         return 0;
+    }
+
+    /// <summary>A self-signed ECDSA P-256 certificate for 127.0.0.1, as a small deployment would make one.</summary>
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 BenchCertificate()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var san = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
     }
 
     /// <summary>Reads from writers on one port and copies every chunk to every reader on the other.</summary>

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Diagnostics;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
@@ -15,7 +16,7 @@ namespace NetDumplings.Bench;
 public sealed class HubBench : IBenchScenario
 {
     public string Name => "hub";
-    public string Description => "hub fan-out throughput vs a plain TCP relay, latency at 1k/s, a stalled eater";
+    public string Description => "hub fan-out throughput vs a plain TCP relay, over wss vs ws, TLS handshake cost, latency at 1k/s, a stalled eater";
 
     private const int Count = 100_000;
     // Where the 19-digit send timestamp sits in each message.
@@ -49,6 +50,8 @@ public sealed class HubBench : IBenchScenario
                 Measure.Median(hubRuns.Select(x => x.CpuPerDumpling.TotalMicroseconds)), Measure.Median(hubRuns.Select(x => x.PeakMemory / 1048576.0)));
         }
         table.Print();
+
+        await RunTlsAsync(repeats);
 
         Console.WriteLine();
         Console.WriteLine("Latency, kitchen send -> eater receive, 1,000 dumplings/s for 3 s:");
@@ -91,18 +94,77 @@ public sealed class HubBench : IBenchScenario
         return Encoding.UTF8.GetBytes(text);
     }
 
-    private static async Task<RunResult> RunHubAsync(ServerProcess server, int eaterCount, bool stalled)
+    /// <summary>
+    /// The same fan-out over wss:// against ws://, each hub in its own process, alternating runs; and
+    /// what a connection costs (TCP, TLS, upgrade) opened one after another, on the client's clock and in hub CPU.
+    /// </summary>
+    private static async Task RunTlsAsync(int repeats)
+    {
+        Console.WriteLine();
+        Console.WriteLine("TLS: the same kitchen and 4 eaters over wss:// (ECDSA P-256, TLS 1.3) against ws://, each hub in its own process, runs alternating.");
+        Console.WriteLine("The kitchen writes one frame per write (as nd-sniff does: one TLS record per dumpling), or bursts of frames up to 16 KiB (as our kitchens and Send-Dumpling do).");
+        const int eaters = 4, connections = 200;
+        var table = new BenchTable("kitchen writes", "transport", "hub deliveries/s", "wss / ws", "hub CPU µs/dumpling");
+        double plainConnect, plainCpu, secureConnect, secureCpu;
+        using (var plain = new ServerProcess("hub"))
+        using (var secure = new ServerProcess("hubtls"))
+        {
+            foreach (var burst in new[] { 0, 16 * 1024 })
+            {
+                await RunHubAsync(plain, eaters, stalled: false, burst: burst);
+                await RunHubAsync(secure, eaters, stalled: false, tls: true, burst: burst);
+                var plainRuns = new List<RunResult>();
+                var secureRuns = new List<RunResult>();
+                for (var r = 0; r < repeats; r++)
+                {
+                    plainRuns.Add(await RunHubAsync(plain, eaters, stalled: false, burst: burst));
+                    secureRuns.Add(await RunHubAsync(secure, eaters, stalled: false, tls: true, burst: burst));
+                }
+                var ws = Measure.Median(plainRuns.Select(x => x.Rate));
+                var wss = Measure.Median(secureRuns.Select(x => x.Rate));
+                var mode = burst == 0 ? "a frame each" : "16 KiB bursts";
+                table.Add(mode, "ws", ws, "", Measure.Median(plainRuns.Select(x => x.CpuPerDumpling.TotalMicroseconds)));
+                table.Add(mode, "wss", wss, $"{wss / ws:P0}", Measure.Median(secureRuns.Select(x => x.CpuPerDumpling.TotalMicroseconds)));
+            }
+            (plainConnect, plainCpu) = await MeasureConnectionsAsync(plain, connections, tls: false);
+            (secureConnect, secureCpu) = await MeasureConnectionsAsync(secure, connections, tls: true);
+        }
+        table.Print();
+        Console.WriteLine($"A connection (TCP, TLS, upgrade; {connections} opened one after another, median): ws {plainConnect:0.00} ms, wss {secureConnect:0.00} ms on the client's clock; " +
+            $"hub CPU {plainCpu:0.00} ms and {secureCpu:0.00} ms. TLS handshake cost: {secureConnect - plainConnect:0.00} ms per connection, {secureCpu - plainCpu:0.00} ms of hub CPU.");
+    }
+
+    /// <summary>Opens connections one after another (TCP, TLS, upgrade, then close): median ms each, and the hub's CPU per connection.</summary>
+    private static async Task<(double MedianMs, double HubCpuMs)> MeasureConnectionsAsync(ServerProcess server, int count, bool tls)
+    {
+        for (var i = 0; i < 20; i++) (await ConnectRawAsync(server.OutPort, null, tls: tls)).Dispose(); // warm-up
+        await Task.Delay(300);
+        var times = new List<double>(count);
+        var cpuBefore = server.CpuTime;
+        for (var i = 0; i < count; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var peer = await ConnectRawAsync(server.OutPort, null, tls: tls);
+            times.Add(clock.Elapsed.TotalMilliseconds);
+            peer.Dispose();
+        }
+        await Task.Delay(300); // the hub has dropped them all
+        var cpu = (server.CpuTime - cpuBefore).TotalMilliseconds / count;
+        return (Measure.Median(times), cpu);
+    }
+
+    private static async Task<RunResult> RunHubAsync(ServerProcess server, int eaterCount, bool stalled, bool tls = false, int burst = 0)
     {
         // Eaters that read raw frames and count bytes, as the relay's readers do: this measures the
         // hub, not a client library's per-message cost on the same two cores.
-        var eaters = new List<TcpClient>();
+        var eaters = new List<RawPeer>();
         for (var i = 0; i < eaterCount; i++)
-            eaters.Add(await ConnectRawAsync(server.OutPort, $$"""{"eater_name":"bench{{i}}"}"""));
-        using var stalledPeer = stalled ? await ConnectRawAsync(server.OutPort, """{"eater_name":"stalled"}""", receiveBuffer: 4096) : null;
+            eaters.Add(await ConnectRawAsync(server.OutPort, $$"""{"eater_name":"bench{{i}}"}""", tls: tls));
+        using var stalledPeer = stalled ? await ConnectRawAsync(server.OutPort, """{"eater_name":"stalled"}""", receiveBuffer: 4096, tls: tls) : null;
         // The kitchen, too, writes pre-built (masked) frames over raw TCP, one write each, as the
         // relay's writer writes its messages: the client side costs the same in both.
-        using var kitchen = await ConnectRawAsync(server.InPort, """{"kitchen_name":"bench_kitchen","interface":"none","filter":"","chefs":[],"poke_interval":5.0}""");
-        var kitchenStream = kitchen.GetStream();
+        using var kitchen = await ConnectRawAsync(server.InPort, """{"kitchen_name":"bench_kitchen","interface":"none","filter":"","chefs":[],"poke_interval":5.0}""", tls: tls);
+        var kitchenStream = kitchen.Stream;
         await Task.Delay(300); // every announcement registered
         var frameLength = Message(0, 0).Length + 4; // 16-bit-length server frame header
         var cpuBefore = server.CpuTime;
@@ -110,9 +172,25 @@ public sealed class HubBench : IBenchScenario
         // Beside a stalled eater the others wait until the hub's deadline cuts it off (the default
         // policy, backpressure): an eater idle for less than that is not done yet.
         var idle = stalled ? Idle + new DumplingHubOptions().SlowEaterTimeout : Idle;
-        var readers = eaters.Select(e => Task.Run(() => CountBytesAsync(e, frameLength, Count, idle))).ToArray();
-        for (var i = 0; i < Count; i++)
-            await kitchenStream.WriteAsync(ClientFrame(Message(i, 0)));
+        var readers = eaters.Select(e => Task.Run(() => CountBytesAsync(e.Stream, frameLength, Count, idle))).ToArray();
+        if (burst == 0)
+        {
+            for (var i = 0; i < Count; i++)
+                await kitchenStream.WriteAsync(ClientFrame(Message(i, 0)));
+        }
+        else
+        {
+            var buffer = new byte[burst];
+            var used = 0;
+            for (var i = 0; i < Count; i++)
+            {
+                var frame = ClientFrame(Message(i, 0));
+                if (used + frame.Length > buffer.Length) { await kitchenStream.WriteAsync(buffer.AsMemory(0, used)); used = 0; }
+                frame.CopyTo(buffer, used);
+                used += frame.Length;
+            }
+            if (used > 0) await kitchenStream.WriteAsync(buffer.AsMemory(0, used));
+        }
         var counts = await Task.WhenAll(readers);
         var elapsed = clock.Elapsed - (counts.Any(c => c < Count) ? idle : TimeSpan.Zero);
         var cpu = server.CpuTime - cpuBefore;
@@ -124,9 +202,8 @@ public sealed class HubBench : IBenchScenario
     }
 
     /// <summary>Reads until <paramref name="expected"/> records of <paramref name="recordLength"/> bytes arrived, or the stream is idle.</summary>
-    private static async Task<long> CountBytesAsync(TcpClient client, int recordLength, long expected, TimeSpan? idle = null)
+    private static async Task<long> CountBytesAsync(Stream stream, int recordLength, long expected, TimeSpan? idle = null)
     {
-        var stream = client.GetStream();
         var buffer = new byte[64 * 1024];
         var total = expected * recordLength;
         long got = 0;
@@ -158,7 +235,7 @@ public sealed class HubBench : IBenchScenario
         var length = Message(0, 0).Length;
         var cpuBefore = server.CpuTime;
         var clock = Stopwatch.StartNew();
-        var reading = readers.Select(r => Task.Run(() => CountBytesAsync(r, length, Count))).ToArray();
+        var reading = readers.Select(r => Task.Run(() => CountBytesAsync(r.GetStream(), length, Count))).ToArray();
         var ws = writer.GetStream();
         for (var i = 0; i < Count; i++) await ws.WriteAsync(Message(i, 0));
         var counts = await Task.WhenAll(reading);
@@ -234,13 +311,34 @@ public sealed class HubBench : IBenchScenario
         return ws;
     }
 
-    /// <summary>A peer written over raw TCP: handshake and announcement; then the caller reads or writes frames (or, stalled, does nothing).</summary>
-    private static async Task<TcpClient> ConnectRawAsync(int port, string announcement, int receiveBuffer = 0)
+    /// <summary>A raw peer's TCP connection and the stream its frames go over (the socket's, or TLS over it).</summary>
+    private sealed class RawPeer(TcpClient client, Stream stream) : IDisposable
+    {
+        public Stream Stream => stream;
+        public void Dispose()
+        {
+            stream.Dispose();
+            client.Dispose();
+        }
+    }
+
+    /// <summary>A peer written over raw TCP (and TLS, which skips the check of the bench's own certificate): handshake and announcement; then the caller reads or writes frames (or, stalled, does nothing).</summary>
+    private static async Task<RawPeer> ConnectRawAsync(int port, string? announcement, int receiveBuffer = 0, bool tls = false)
     {
         var client = new TcpClient { NoDelay = true };
         if (receiveBuffer > 0) client.ReceiveBufferSize = receiveBuffer;
         await client.ConnectAsync("127.0.0.1", port);
-        var stream = client.GetStream();
+        Stream stream = client.GetStream();
+        if (tls)
+        {
+            var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "127.0.0.1",
+                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            });
+            stream = ssl;
+        }
         await stream.WriteAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
         var response = new List<byte>();
         var one = new byte[1];
@@ -249,8 +347,8 @@ public sealed class HubBench : IBenchScenario
             if (await stream.ReadAsync(one) == 0) throw new IOException("the hub closed during the handshake");
             response.Add(one[0]);
         }
-        await stream.WriteAsync(ClientFrame(Encoding.UTF8.GetBytes(announcement)));
-        return client;
+        if (announcement is not null) await stream.WriteAsync(ClientFrame(Encoding.UTF8.GetBytes(announcement)));
+        return new RawPeer(client, stream);
     }
 
     /// <summary>A client text frame with a zero mask key (so the masked bytes are the message itself).</summary>

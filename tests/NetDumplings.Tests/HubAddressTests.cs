@@ -28,12 +28,24 @@ public class HubAddressTests
     }
 
     [Theory]
+    [InlineData("wss://hub.example:11348/?token=abc", "hub.example", 11348, "/?token=abc")]
+    [InlineData("wss://127.0.0.1", "127.0.0.1", 11347, "/")]
+    public void ParsesWssAsTlsAndKeepsThePathButNeverShowsIt(string text, string host, int port, string path)
+    {
+        var a = HubAddress.Parse(text, HubAddress.DefaultInPort);
+        Assert.True(a.Tls);
+        Assert.Equal((host, port, path), (a.Host, a.Port, a.Path));
+        Assert.Equal("wss", a.Uri.Scheme);
+        Assert.Equal($"wss://{host}:{port}", a.ToString());
+        Assert.DoesNotContain("token", a.ToString());
+    }
+
+    [Theory]
     [InlineData("localhost:99999", "not a port")]
     [InlineData("localhost:0", "not a port")]
     [InlineData("localhost:http", "not a port")]
     [InlineData("[::1:80", "never closes")]
     [InlineData("http://localhost:80", "not a hub address")]
-    [InlineData("wss://localhost:80", "TLS")]
     public void SaysWhatIsWrong(string text, string expected)
     {
         Assert.False(HubAddress.TryParse(text, 1, out _, out var error));

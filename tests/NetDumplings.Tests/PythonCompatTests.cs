@@ -88,6 +88,52 @@ public class PythonCompatTests
         }
     }
 
+    /// <summary>
+    /// nd-sniff and nd-print put whatever --hub says after ws://, so a token travels as ?token= in the
+    /// URL: the same peers work with a hub that requires tokens, and without the token get a 401.
+    /// </summary>
+    [SkippableFact]
+    public async Task PythonKitchenAndEaterWorkWithATokenInTheUrl()
+    {
+        Skip.IfNot(File.Exists(Python) && RunQuiet("-c \"import websockets\"") == 0, "Debian's python3-websockets is not installed: apt-get install python3-websockets");
+        await using var hub = await StartHubAsync(new DumplingHubOptions
+        {
+            KitchenToken = new NetDumplings.Protocol.AccessToken("k-T0ken"),
+            EaterToken = new NetDumplings.Protocol.AccessToken("e-T0ken"),
+        });
+        var script = Path.Combine(Path.GetTempPath(), $"nd-compat-{Guid.NewGuid():n}.py");
+        await File.WriteAllTextAsync(script, Script);
+        try
+        {
+            var (exit, stdout, stderr) = await RunScriptAsync(script, $"ws://{hub.InEndPoint}/?token=k-T0ken", $"ws://{hub.OutEndPoint}/?token=e-T0ken");
+            Assert.True(exit == 0, stderr);
+            Assert.Equal(3, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            Assert.Equal(3, hub.DumplingsIn);
+
+            (exit, _, stderr) = await RunScriptAsync(script, $"ws://{hub.InEndPoint}/", $"ws://{hub.OutEndPoint}/?token=k-T0ken");
+            Assert.NotEqual(0, exit);
+            Assert.Contains("401", stderr);
+            Assert.Equal(1, hub.GetStatus().RefusedConnections);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunScriptAsync(string script, string inUri, string outUri)
+    {
+        var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(script);
+        psi.ArgumentList.Add(inUri);
+        psi.ArgumentList.Add(outUri);
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(30_000), "the Python peers did not finish");
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
     private static int RunQuiet(string args)
     {
         using var p = Process.Start(new ProcessStartInfo(Python, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;

@@ -27,7 +27,7 @@ namespace NetDumplings.PowerShell.Commands;
 [OutputType(typeof(HubStatusReport))]
 public sealed class GetDumplingHubStatusCommand : HubClientCmdlet
 {
-    /// <summary><para type="description">The hub's out-port (the eaters' side), as host:port or ws://host:port. Default localhost:11348.</para></summary>
+    /// <summary><para type="description">The hub's out-port (the eaters' side), as host:port, ws://host:port or wss://host:port (TLS). Default localhost:11348.</para></summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(HubAddressCompleter))]
@@ -59,6 +59,7 @@ public sealed class GetDumplingHubStatusCommand : HubClientCmdlet
             Chefs = [HubStatusReport.ChefName],
             Count = Watch ? null : 1,
             Reconnect = Watch,
+            Security = ClientSecurity(address),
         });
         eater.Event += QueueEvent;
         var pump = new EaterPump(eater, CancelToken);

@@ -28,7 +28,7 @@ namespace NetDumplings.PowerShell.Commands;
 [OutputType(typeof(string))]
 public sealed class ReceiveDumplingCommand : HubClientCmdlet
 {
-    /// <summary><para type="description">The hub's out-port: host:port, host, or ws://host:port. Default localhost:11348.</para></summary>
+    /// <summary><para type="description">The hub's out-port: host:port, host, ws://host:port, or wss://host:port for a hub that serves TLS. Default localhost:11348.</para></summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(HubAddressCompleter))]
@@ -88,6 +88,7 @@ public sealed class ReceiveDumplingCommand : HubClientCmdlet
             Count = MyInvocation.BoundParameters.ContainsKey(nameof(Count)) ? Count : null,
             Reconnect = !NoReconnect,
             DecodeText = Raw,
+            Security = ClientSecurity(address),
         });
         eater.Event += QueueEvent;
         WriteVerbose($"Connecting to the hub at {address} as '{EaterName}'.");

@@ -30,7 +30,7 @@ public sealed class SendDumplingCommand : HubClientCmdlet
     [AllowEmptyString]
     public PSObject? InputObject { get; set; }
 
-    /// <summary><para type="description">The hub's in-port: host:port, host, or ws://host:port. Default localhost:11347.</para></summary>
+    /// <summary><para type="description">The hub's in-port: host:port, host, ws://host:port, or wss://host:port for a hub that serves TLS. Default localhost:11347.</para></summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(HubAddressCompleter))]
@@ -82,7 +82,7 @@ public sealed class SendDumplingCommand : HubClientCmdlet
         var announcement = new KitchenAnnouncement(Kitchen) { Interface = "Send-Dumpling", Chefs = [Chef] };
         try
         {
-            _sender = DumplingSender.ConnectAsync(_address, announcement, new DumplingSenderOptions { Reconnect = !NoReconnect }, CancelToken)
+            _sender = DumplingSender.ConnectAsync(_address, announcement, new DumplingSenderOptions { Reconnect = !NoReconnect, Security = ClientSecurity(_address) }, CancelToken)
                 .GetAwaiter().GetResult();
             _sender.Event += QueueEvent;
         }

@@ -1,6 +1,10 @@
 using NetDumplings.Protocol;
 using System.Management.Automation;
+using System.Net;
 using System.Net.Sockets;
+using System.Security;
+using System.Security.Cryptography.X509Certificates;
+using NetDumplings.WebSockets;
 using NetDumplings.Hub;
 
 using NetDumplings.PowerShell.Cmdlets;
@@ -10,7 +14,7 @@ namespace NetDumplings.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Starts a dumpling hub: kitchens send dumplings to its in-port, eaters receive them from its out-port.</para>
-/// <para type="description">The hub speaks the wire protocol of the Python netdumplings, so nd-sniff kitchens and nd-print eaters work with it. It runs in the foreground until stopped (Ctrl+C), reporting connections and problems as nd-hub's log does; with -AsJob it runs as a job that Get-Job, Receive-Job and Stop-Job handle. It first outputs where it listens (use -InPort 0 -OutPort 0 to pick free ports).</para>
+/// <para type="description">The hub speaks the wire protocol of the Python netdumplings, so nd-sniff kitchens and nd-print eaters work with it. It runs in the foreground until stopped (Ctrl+C), reporting connections and problems as nd-hub's log does; with -AsJob it runs as a job that Get-Job, Receive-Job and Stop-Job handle. It first outputs where it listens (use -InPort 0 -OutPort 0 to pick free ports). It listens on localhost unless told otherwise; on any other address it warns about each port left without a token (-KitchenToken, -EaterToken) and about plain ws:// (-CertificatePath serves wss://). Browser pages may connect only from -AllowedOrigin. It never forwards what would break the original Python eaters (nesting deeper than 500 levels, integers of more than 4300 digits, a duplicate metadata, chef or kitchen key), nor a kitchen's dumpling posing as its own status (chef SystemStatusChef with no kitchen): these are skipped and counted as invalid. A frame announcing more than -MaxMessageBytes is refused with 1009 as soon as its header arrives.</para>
 /// </summary>
 /// <example>
 ///   <code>Start-DumplingHub</code>
@@ -21,6 +25,10 @@ namespace NetDumplings.PowerShell.Commands;
 /// Receive-Dumpling -Hub $hub.Info.EaterHub -Count 10
 /// Stop-Job $hub; Remove-Job $hub</code>
 ///   <para>Runs a hub on free ports as a job, eats ten dumplings from it, then stops it.</para>
+/// </example>
+/// <example>
+///   <code>Start-DumplingHub -Address * -CertificatePath /etc/netdumplings/hub.crt -KeyPath /etc/netdumplings/hub.key -KitchenToken (Get-Content /etc/netdumplings/kitchen.token) -EaterToken (Read-Host -AsSecureString 'Eater token')</code>
+///   <para>Serves both ports over TLS on every interface; kitchens connect with -Hub wss://hubhost:11347 -Token (the kitchen token), eaters with -Hub wss://hubhost:11348 -Token (the eater token). Anyone without the port's token gets HTTP 401, counted in the status dumplings.</para>
 /// </example>
 /// <example>
 ///   <code>Start-DumplingHub -Address * -OverflowPolicy Disconnect -EaterQueueLimit 1000</code>
@@ -83,12 +91,12 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
     [ValidateRange(0.05, 3600)]
     public double KeepAlive { get; set; } = 20;
 
-    /// <summary><para type="description">Seconds a new connection has to send its announcement (default 10).</para></summary>
+    /// <summary><para type="description">Seconds a new connection has, from its TCP connect, for TLS, the WebSocket upgrade and its announcement together (default 10): one deadline, so a peer dribbling its handshake cannot hold a place longer.</para></summary>
     [Parameter]
     [ValidateRange(0.05, 3600)]
     public double AnnounceTimeout { get; set; } = 10;
 
-    /// <summary><para type="description">Connections the hub keeps at once (default 512); more are refused with HTTP 503.</para></summary>
+    /// <summary><para type="description">Connections the hub keeps at once on both ports together (default 512; see also -MaxKitchenConnections, -MaxEaterConnections and -MaxConnectionsPerAddress); more are refused with HTTP 503.</para></summary>
     [Parameter]
     [ValidateRange(1, 100_000)]
     public int MaxConnections { get; set; } = 512;
@@ -103,6 +111,51 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
     [ValidateRange(1, 100_000)]
     public int MaxEaterPatternLength { get; set; } = 128;
 
+    /// <summary><para type="description">Kitchens (including ones still connecting) the in-port keeps at once (default 256); more are refused with HTTP 503, and eaters can never take these places.</para></summary>
+    [Parameter]
+    [ValidateRange(1, 100_000)]
+    public int MaxKitchenConnections { get; set; } = 256;
+
+    /// <summary><para type="description">Eaters (including ones still connecting) the out-port keeps at once (default 256); more are refused with HTTP 503.</para></summary>
+    [Parameter]
+    [ValidateRange(1, 100_000)]
+    public int MaxEaterConnections { get; set; } = 256;
+
+    /// <summary><para type="description">Connections one IP address may have open on both ports together (default 64); more are refused with HTTP 503, so one host cannot lock the others out. -AnnounceTimeout is the one deadline a new connection has for TLS, the WebSocket upgrade and its announcement together.</para></summary>
+    [Parameter]
+    [ValidateRange(1, 100_000)]
+    public int MaxConnectionsPerAddress { get; set; } = 64;
+
+    /// <summary><para type="description">Serve both ports over TLS (clients then use -Hub wss://host:port) with this certificate: a PEM file (its key in the same file or in -KeyPath; further certificates in it are sent as the chain) or a PFX file without a password. TLS 1.2 and 1.3 only.</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? CertificatePath { get; set; }
+
+    /// <summary><para type="description">The PEM file holding the private key of -CertificatePath, when it is not in the same file.</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KeyPath { get; set; }
+
+    /// <summary><para type="description">With -CertificatePath: require every kitchen and eater to present a client certificate signed by the certificate authority in this PEM file (mutual TLS). Clients give theirs with -CertificatePath (and -KeyPath).</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ClientCertificateAuthorityPath { get; set; }
+
+    /// <summary><para type="description">The token kitchens must present on the in-port (a SecureString, or a plain string): sent by the cmdlets' -Token as 'Authorization: Bearer', or in the URL as ws://host:11347/?token=... (the original nd-sniff: --hub host:11347/?token=...). Missing or wrong: HTTP 401, logged with the peer's address (never the token) and counted in the status dumplings' total_refused_connections. Default: none required.</para></summary>
+    [Parameter]
+    [TokenTransformation]
+    public SecureString? KitchenToken { get; set; }
+
+    /// <summary><para type="description">The token eaters must present on the out-port, as -KitchenToken does for kitchens (the original nd-print: --hub host:11348/?token=...). Default: none required.</para></summary>
+    [Parameter]
+    [TokenTransformation]
+    public SecureString? EaterToken { get; set; }
+
+    /// <summary><para type="description">Web page origins (such as https://dash.example:8443) whose pages may connect from a browser; a request with an Origin header from any other page is refused with HTTP 403. 'null' allows pages opened from a file (the original's webnom page), '*' any page. The hub's own origin is always allowed; clients that are not browsers send no Origin and are judged by their token alone.</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[] AllowedOrigin { get; set; } = [];
+
     /// <summary><para type="description">Run the hub as a job and return the job at once.</para></summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
@@ -116,6 +169,7 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
         var hub = CreateHub();
         var job = new DumplingHubJob(hub, MyInvocation.Line.Trim(), JobName);
         Start(hub);
+        WarnAboutExposure(hub);
         job.Started();
         if (AsJob)
         {
@@ -129,6 +183,30 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
 
     private DumplingHub CreateHub()
     {
+        var kitchenToken = Token(KitchenToken, nameof(KitchenToken));
+        var eaterToken = Token(EaterToken, nameof(EaterToken));
+        X509Certificate2? certificate = null;
+        X509Certificate2Collection? chain = null, clients = null;
+        if (CertificatePath is not null)
+        {
+            var path = GetUnresolvedProviderPathFromPSPath(CertificatePath);
+            var key = KeyPath is null ? null : GetUnresolvedProviderPathFromPSPath(KeyPath);
+            try { certificate = Tls.LoadCertificate(path, key, out chain); }
+            catch (Exception e) when (SecurityParameters.IsFileProblem(e)) { ThrowTerminatingError(SecurityParameters.FileError(e, nameof(CertificatePath), path)); }
+            if (certificate!.NotAfter < DateTime.Now)
+                WriteWarning($"The hub's certificate '{certificate.Subject}' expired on {certificate.NotAfter:u}: clients will refuse it.");
+        }
+        else if (KeyPath is not null || ClientCertificateAuthorityPath is not null)
+        {
+            ThrowTerminatingError(new ArgumentException("-KeyPath and -ClientCertificateAuthorityPath go with -CertificatePath (TLS)."), "TlsOptionWithoutCertificate",
+                ErrorCategory.InvalidArgument, KeyPath ?? ClientCertificateAuthorityPath, "Give the hub's certificate with -CertificatePath.");
+        }
+        if (ClientCertificateAuthorityPath is not null)
+        {
+            var path = GetUnresolvedProviderPathFromPSPath(ClientCertificateAuthorityPath);
+            try { clients = Tls.LoadAuthority(path); }
+            catch (Exception e) when (SecurityParameters.IsFileProblem(e)) { ThrowTerminatingError(SecurityParameters.FileError(e, nameof(ClientCertificateAuthorityPath), path)); }
+        }
         try
         {
             return new DumplingHub(new DumplingHubOptions
@@ -148,6 +226,15 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
                 MaxConnections = MaxConnections,
                 MaxEaterPatterns = MaxEaterPatterns,
                 MaxEaterPatternLength = MaxEaterPatternLength,
+                MaxKitchenConnections = MaxKitchenConnections,
+                MaxEaterConnections = MaxEaterConnections,
+                MaxConnectionsPerAddress = MaxConnectionsPerAddress,
+                Certificate = certificate,
+                CertificateChain = chain,
+                ClientCertificateAuthority = clients,
+                KitchenToken = kitchenToken,
+                EaterToken = eaterToken,
+                AllowedOrigins = AllowedOrigin,
             });
         }
         catch (ArgumentException e)
@@ -156,6 +243,33 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
                 "Give -InPort and -OutPort different values, each 0 to 65535 (0 picks a free port).");
             throw; // not reached: ThrowTerminatingError throws
         }
+    }
+
+    private AccessToken? Token(SecureString? value, string parameter)
+    {
+        try
+        {
+            return value is null ? null : AccessToken.FromSecureString(value);
+        }
+        catch (ArgumentException e)
+        {
+            ThrowTerminatingError(SecurityParameters.TokenError(e, parameter));
+            return null; // not reached
+        }
+    }
+
+    /// <summary>A hub reachable from other hosts says who can use each port it leaves open.</summary>
+    private void WarnAboutExposure(DumplingHub hub)
+    {
+        var address = hub.InEndPoint.Address;
+        if (IPAddress.IsLoopback(address)) return;
+        var everyone = address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "any host on any network of this machine" : $"any host that can reach {address}";
+        if (hub.Options.KitchenToken is null)
+            WriteWarning($"The in-port {hub.InEndPoint} needs no token: {everyone} can send dumplings to every eater, as any kitchen. Pass -KitchenToken.");
+        if (hub.Options.EaterToken is null)
+            WriteWarning($"The out-port {hub.OutEndPoint} needs no token: {everyone} can read every dumpling the kitchens send. Pass -EaterToken.");
+        if (hub.Options.Certificate is null)
+            WriteWarning($"The hub serves plain ws:// on {address}: dumplings{((hub.Options.KitchenToken ?? hub.Options.EaterToken) is not null ? " and tokens" : "")} cross the network readable by anyone on the path. Pass -CertificatePath to serve wss://.");
     }
 
     private void Start(DumplingHub hub)

@@ -61,7 +61,7 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? ChefPath { get; set; }
 
-    /// <summary><para type="description">The hub's in-port address: host:port or ws://host:port. Default localhost:11347.</para></summary>
+    /// <summary><para type="description">The hub's in-port address: host:port, ws://host:port, or wss://host:port for a hub that serves TLS. Default localhost:11347.</para></summary>
     [Parameter(ParameterSetName = ToHubSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(HubAddressCompleter))]
@@ -99,7 +99,7 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
         var chefs = ResolveChefs();
         var hub = NoHub ? null : ParseHub(Hub);
 
-        var kitchen = hub is null ? new DumplingKitchen(options, chefs) : new DumplingKitchen(options, chefs, hub);
+        var kitchen = hub is null ? new DumplingKitchen(options, chefs) : new DumplingKitchen(options, chefs, hub, ClientSecurity(hub));
         try
         {
             kitchen.Start();

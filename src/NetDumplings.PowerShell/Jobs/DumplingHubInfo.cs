@@ -13,8 +13,9 @@ public sealed class DumplingHubInfo
         Address = hub.InEndPoint.Address.ToString();
         var host = hub.InEndPoint.Address.Equals(System.Net.IPAddress.Any) ? "127.0.0.1"
             : hub.InEndPoint.Address.Equals(System.Net.IPAddress.IPv6Any) ? "::1" : Address;
-        KitchenHub = new HubAddress(host, InPort).ToString();
-        EaterHub = new HubAddress(host, OutPort).ToString();
+        var tls = hub.Options.Certificate is not null;
+        KitchenHub = new HubAddress(host, InPort, Tls: tls).ToString();
+        EaterHub = new HubAddress(host, OutPort, Tls: tls).ToString();
     }
 
     /// <summary>The address the hub listens on.</summary>
@@ -26,10 +27,10 @@ public sealed class DumplingHubInfo
     /// <summary>The eaters' port.</summary>
     public int OutPort { get; }
 
-    /// <summary>What a kitchen or Send-Dumpling passes to -Hub (host:in-port).</summary>
+    /// <summary>What a kitchen or Send-Dumpling passes to -Hub (host:in-port; wss://host:in-port over TLS).</summary>
     public string KitchenHub { get; }
 
-    /// <summary>What Receive-Dumpling or Get-DumplingHubStatus passes to -Hub (host:out-port).</summary>
+    /// <summary>What Receive-Dumpling or Get-DumplingHubStatus passes to -Hub (host:out-port; wss://host:out-port over TLS).</summary>
     public string EaterHub { get; }
 
     public override string ToString() => $"kitchens -> {KitchenHub}, eaters -> {EaterHub}";

@@ -1,3 +1,5 @@
+using NetDumplings.WebSockets;
+
 namespace NetDumplings.Client;
 
 /// <summary>What happened to a hub client, beside the dumplings it sends or eats.</summary>
@@ -57,13 +59,24 @@ public sealed class DumplingHubConnectionLostException(string address, string me
 /// The hub refused this client for good (a wrong port for its role, or a missing or wrong token):
 /// retrying cannot help, so the client stops at once and says what to change.
 /// </summary>
-public sealed class DumplingHubRefusedException(string address, string message, string? hubReason = null, Exception? inner = null)
+public class DumplingHubRefusedException(string address, string message, string? hubReason = null, Exception? inner = null)
     : IOException(message, inner)
 {
     public string Address { get; } = address;
 
     /// <summary>The hub's own words (its close reason or HTTP answer).</summary>
     public string? HubReason { get; } = hubReason;
+}
+
+/// <summary>
+/// The hub's TLS certificate failed this client's check (untrusted, expired, for another name):
+/// final, as a refusal is, since retrying cannot change the certificate.
+/// </summary>
+public sealed class DumplingHubCertificateException(string address, CertificateProblem problem, string reason, Exception? inner = null)
+    : DumplingHubRefusedException(address, $"The certificate of the hub at {address} was not accepted: {reason}.", reason, inner)
+{
+    /// <summary>What is wrong with the certificate.</summary>
+    public CertificateProblem Problem { get; } = problem;
 }
 
 /// <summary>A dumpling larger than the hub accepts: refused here, before it costs the connection.</summary>

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using NetDumplings.Protocol;
 
 namespace NetDumplings.Client;
@@ -37,4 +38,28 @@ public record HubClientOptions
 
     /// <summary>A message from the hub larger than this is skipped and reported (the original hub's own limit is 1 MiB).</summary>
     public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>The token, TLS trust and client certificate this client connects with.</summary>
+    public HubClientSecurity Security { get; init; } = HubClientSecurity.None;
+}
+
+/// <summary>
+/// How a client proves itself to a hub and checks the hub (PROTOCOL.md, "Authentication"): one
+/// record, which every client (kitchen, Send-Dumpling, eaters, Get-DumplingHubStatus) takes.
+/// </summary>
+public sealed record HubClientSecurity
+{
+    public static readonly HubClientSecurity None = new();
+
+    /// <summary>The token presented as <c>Authorization: Bearer</c> (a <c>?token=</c> in the hub address's path is sent as well, as typed).</summary>
+    public AccessToken? Token { get; init; }
+
+    /// <summary>Over wss://: trust hub certificates that chain to these authorities; null = the system's trusted authorities.</summary>
+    public X509Certificate2Collection? CertificateAuthority { get; init; }
+
+    /// <summary>Over wss://: accept any certificate. For tests only: anyone on the path can then read and change the traffic.</summary>
+    public bool SkipCertificateCheck { get; init; }
+
+    /// <summary>Over wss://: the certificate (with its private key) this client presents to a hub that requires one (mutual TLS).</summary>
+    public X509Certificate2? ClientCertificate { get; init; }
 }

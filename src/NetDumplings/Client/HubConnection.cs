@@ -1,6 +1,9 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using NetDumplings.Protocol;
 using NetDumplings.WebSockets;
 
@@ -42,13 +45,33 @@ internal sealed class HubConnection : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var security = options.Security;
+        (CertificateProblem Problem, string Reason)? certificateProblem = null;
+        var stage = Stage.Connect;
         try
         {
             await socket.ConnectAsync(new DnsEndPoint(hub.Host, hub.Port), timeout.Token).ConfigureAwait(false);
-            var network = new NetworkStream(socket, ownsSocket: false);
-            var leftover = await ClientHandshake.UpgradeAsync(network, hub.ToString(), hub.Path, null, $"NetDumplings-{role}", timeout.Token)
+            Stream transport = new NetworkStream(socket, ownsSocket: false);
+            if (hub.Tls)
+            {
+                stage = Stage.Tls;
+                var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
+                transport = ssl;
+                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = hub.Host,
+                    EnabledSslProtocols = Tls.Protocols,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                    ClientCertificateContext = security.ClientCertificate is { } mine ? SslStreamCertificateContext.Create(mine, null, offline: true) : null,
+                    RemoteCertificateValidationCallback = (_, certificate, chain, errors) => security.SkipCertificateCheck ||
+                        (certificateProblem = Tls.Check(certificate, chain, errors, security.CertificateAuthority, hub.Host)) is null,
+                }, timeout.Token).ConfigureAwait(false);
+            }
+            stage = Stage.Upgrade;
+            var headers = security.Token is { } token ? new Dictionary<string, string> { ["Authorization"] = "Bearer " + token.Value } : null;
+            var leftover = await ClientHandshake.UpgradeAsync(transport, hub.Authority, hub.Path, headers, $"NetDumplings-{role}", timeout.Token)
                 .ConfigureAwait(false);
-            var stream = new FrameStream(network, leftover);
+            var stream = new FrameStream(transport, leftover);
             var webSocket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
             {
                 IsServer = false,
@@ -62,11 +85,29 @@ internal sealed class HubConnection : IAsyncDisposable
         {
             socket.Dispose();
             if (cancellationToken.IsCancellationRequested) throw new OperationCanceledException(cancellationToken);
+            if (certificateProblem is { } bad)
+                throw new DumplingHubCertificateException(hub.ToString(), bad.Problem, bad.Reason, e);
             if (e is WebSocketUpgradeRefusedException { StatusCode: 401 or 403 } refused)
                 throw new DumplingHubRefusedException(hub.ToString(), $"The hub at {hub} refused this {role}: {refused.Message}", refused.Body, e);
             throw new DumplingHubUnreachableException(hub.ToString(),
-                $"Cannot reach the hub at {hub}: {Describe(e, timeout.IsCancellationRequested, options.ConnectTimeout)}", e);
+                $"Cannot reach the hub at {hub}: {Describe(e, timeout.IsCancellationRequested, options.ConnectTimeout)}{TlsHint(hub, stage, e, security)}", e);
         }
+    }
+
+    private enum Stage { Connect, Tls, Upgrade }
+
+    /// <summary>What a failure at this stage of a wss:// (or ws://) connection most likely means.</summary>
+    private static string TlsHint(HubAddress hub, Stage stage, Exception e, HubClientSecurity security)
+    {
+        if (hub.Tls && stage == Stage.Tls)
+            return " Does the hub serve TLS (one started without -CertificatePath speaks ws://)? If it requires client certificates, does this client give one that the hub's authority signed?";
+        if (hub.Tls && stage == Stage.Upgrade && e is IOException && security.ClientCertificate is null)
+            return " If the hub requires client certificates (mutual TLS), give this client one signed by the authority the hub trusts.";
+        if (hub.Tls && stage == Stage.Upgrade && e is IOException)
+            return " If the hub requires client certificates (mutual TLS), this one was not signed by the authority it trusts.";
+        if (!hub.Tls && e is WebSocketUpgradeRefusedException { Body: var body } && body.Contains("wss://", StringComparison.Ordinal))
+            return $" Use -Hub wss://{hub.Authority}.";
+        return "";
     }
 
     private static string Describe(Exception e, bool timedOut, TimeSpan connectTimeout)

@@ -82,6 +82,58 @@ public static class DumplingCodec
         return ok;
     }
 
+    /// <summary>
+    /// Containers a dumpling the hub forwards may nest. Python's json (the original eaters) raises
+    /// RecursionError near 1000 levels, fewer inside an eater's own call stack: 999 broke nd-print.
+    /// </summary>
+    public const int MaxForwardDepth = 500;
+
+    /// <summary>Digits an integer in a forwarded dumpling may have: Python 3.11+ refuses to read longer ones (sys.int_info.default_max_str_digits).</summary>
+    public const int MaxForwardIntegerDigits = 4300;
+
+    /// <summary>
+    /// The hub's rule for what it forwards: <see cref="TryReadEnvelope"/>'s (JSON with <c>metadata.chef</c>),
+    /// plus nothing that would break the original eaters, which read every dumpling with Python's json:
+    /// no nesting deeper than <see cref="MaxForwardDepth"/>, no integer longer than
+    /// <see cref="MaxForwardIntegerDigits"/> digits, no duplicate <c>metadata</c>, <c>chef</c> or <c>kitchen</c>
+    /// key (Python keeps the last, the hub would have checked the first).
+    /// </summary>
+    public static bool TryReadForwardable(ReadOnlySpan<byte> utf8Json, out string? chef, out string? kitchen, out string? error)
+    {
+        var ok = Scan(utf8Json, strict: false, out var fields, out error, forwarding: true);
+        chef = fields.Chef;
+        kitchen = fields.Kitchen;
+        return ok;
+    }
+
+    /// <summary>Skips the value the reader is on; when forwarding, checks its depth and integers on the way.</summary>
+    private static bool Skip(ref Utf8JsonReader reader, bool forwarding, out string? error)
+    {
+        error = null;
+        if (!forwarding)
+        {
+            reader.Skip();
+            return true;
+        }
+        var depth = reader.CurrentDepth;
+        while (true)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject or JsonTokenType.StartArray when reader.CurrentDepth >= MaxForwardDepth:
+                    return Fail(out error, $"the dumpling nests deeper than {MaxForwardDepth} levels (the original eaters fail near 1000)");
+                case JsonTokenType.Number when reader.ValueSpan.Length > MaxForwardIntegerDigits && IsLongInteger(reader.ValueSpan):
+                    return Fail(out error, $"the dumpling holds an integer of more than {MaxForwardIntegerDigits} digits (the original eaters, Python 3.11+, cannot read it)");
+            }
+            if (reader.CurrentDepth <= depth && reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray)) return true;
+            reader.Read();
+        }
+    }
+
+    private static bool IsLongInteger(ReadOnlySpan<byte> number) =>
+        number.IndexOfAny((byte)'.', (byte)'e', (byte)'E') < 0 &&
+        number.Length - (number[0] == (byte)'-' ? 1 : 0) > MaxForwardIntegerDigits;
+
     private struct Fields
     {
         public string? Chef;
@@ -92,11 +144,11 @@ public static class DumplingCodec
         public int PayloadLength;
     }
 
-    private static bool Scan(ReadOnlySpan<byte> json, bool strict, out Fields fields, out string? error)
+    private static bool Scan(ReadOnlySpan<byte> json, bool strict, out Fields fields, out string? error, bool forwarding = false)
     {
         fields = default;
         error = null;
-        bool sawMetadata = false, sawPayload = false, sawChef = false, sawTime = false, sawDriver = false;
+        bool sawMetadata = false, sawPayload = false, sawChef = false, sawTime = false, sawDriver = false, sawKitchen = false;
         if (json.Trim(" \t\r\n"u8).IsEmpty)
             return Fail(out error, "the message is empty; a dumpling is a JSON object");
         // The reader checks only the bytes it decodes; a peer's text must be UTF-8 throughout.
@@ -113,6 +165,8 @@ public static class DumplingCodec
             {
                 if (reader.ValueTextEquals("metadata"u8))
                 {
+                    // Python's json keeps the last of duplicate keys, we the first: an eater would see other metadata than the hub checked.
+                    if (forwarding && sawMetadata) return Fail(out error, "the dumpling has 'metadata' twice (the original eaters would read the last, the hub the first)");
                     sawMetadata = true;
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.StartObject)
@@ -121,6 +175,7 @@ public static class DumplingCodec
                     {
                         if (reader.ValueTextEquals("chef"u8))
                         {
+                            if (forwarding && sawChef) return Fail(out error, "the dumpling has 'metadata.chef' twice (the original eaters would read the last, the hub the first)");
                             sawChef = true;
                             reader.Read();
                             if (reader.TokenType == JsonTokenType.String)
@@ -132,12 +187,14 @@ public static class DumplingCodec
                             else
                             {
                                 var start = (int)reader.TokenStartIndex;
-                                reader.Skip();
+                                if (!Skip(ref reader, forwarding, out error)) return false;
                                 fields.Chef = Encoding.UTF8.GetString(json[start..(int)reader.BytesConsumed]);
                             }
                         }
                         else if (reader.ValueTextEquals("kitchen"u8))
                         {
+                            if (forwarding && sawKitchen) return Fail(out error, "the dumpling has 'metadata.kitchen' twice (the original eaters would read the last, the hub the first)");
+                            sawKitchen = true;
                             reader.Read();
                             if (reader.TokenType == JsonTokenType.String)
                             {
@@ -148,7 +205,7 @@ public static class DumplingCodec
                             else if (strict)
                                 return Fail(out error, $"'metadata.kitchen' must be a string or null, but it is {Describe(reader.TokenType)}");
                             else
-                                reader.Skip();
+                                if (!Skip(ref reader, forwarding, out error)) return false;
                         }
                         else if (strict && reader.ValueTextEquals("creation_time"u8))
                         {
@@ -173,7 +230,7 @@ public static class DumplingCodec
                         else
                         {
                             reader.Read();
-                            reader.Skip();
+                            if (!Skip(ref reader, forwarding, out error)) return false;
                         }
                     }
                 }
@@ -182,13 +239,13 @@ public static class DumplingCodec
                     sawPayload = true;
                     reader.Read();
                     fields.PayloadStart = (int)reader.TokenStartIndex;
-                    reader.Skip();
+                    if (!Skip(ref reader, forwarding, out error)) return false;
                     fields.PayloadLength = (int)reader.BytesConsumed - fields.PayloadStart;
                 }
                 else
                 {
                     reader.Read();
-                    reader.Skip();
+                    if (!Skip(ref reader, forwarding, out error)) return false;
                 }
             }
             // Anything after the root object is an error the reader reports here.

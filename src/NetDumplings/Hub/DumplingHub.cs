@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 
 using NetDumplings.WebSockets;
 
@@ -25,7 +28,6 @@ public sealed class DumplingHub : IAsyncDisposable
     private TcpListener? _outListener;
     private Task? _stopTask;
     private readonly Stopwatch _uptime = new();
-    private int _connections;
     private long _dumplingsIn, _dumplingsOut, _invalid, _refused, _droppedByGoneEaters, _heldTicks, _cutOff;
     private readonly Queue<HubCutOffEater> _recentCutOffs = new(); // under _peersLock
     private const int RecentCutOffs = 16;
@@ -60,6 +62,8 @@ public sealed class DumplingHub : IAsyncDisposable
     {
         if (_inListener is not null) throw new InvalidOperationException("The hub has already started.");
         var address = ResolveAddress(Options.Address);
+        if (Options.Certificate is { } certificate)
+            _tls = SslStreamCertificateContext.Create(certificate, Options.CertificateChain, offline: true);
         _inListener = Listen(address, Options.InPort, "in-port (kitchens)");
         try
         {
@@ -78,7 +82,8 @@ public sealed class DumplingHub : IAsyncDisposable
             _tasks.Add(AcceptLoopAsync(_outListener, isKitchen: false));
             if (Options.StatusInterval > TimeSpan.Zero) _tasks.Add(StatusLoopAsync());
         }
-        Report(HubLogLevel.Information, $"Dumpling hub listening for kitchens on {InEndPoint} and eaters on {OutEndPoint}.");
+        var scheme = _tls is null ? "" : " over TLS (wss://)";
+        Report(HubLogLevel.Information, $"Dumpling hub listening for kitchens on {InEndPoint} and eaters on {OutEndPoint}{scheme}.");
         return Task.CompletedTask;
     }
 
@@ -148,21 +153,33 @@ public sealed class DumplingHub : IAsyncDisposable
         var role = isKitchen ? "kitchen" : "eater";
         var remote = (IPEndPoint)client.Client.RemoteEndPoint!;
         HubPeer? peer = null;
-        var admitted = Interlocked.Increment(ref _connections) <= Options.MaxConnections;
+        FrameStream? frames = null;
+        var full = TakePlace(isKitchen, remote.Address);
+        // One deadline from accept to announcement, shared by TLS, the upgrade and the announcement:
+        // with one timeout each, a peer dribbling its handshake held its place for two of them.
+        var accepted = Stopwatch.StartNew();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        deadline.CancelAfter(Options.AnnounceTimeout);
         try
         {
             client.NoDelay = true;
             var network = client.GetStream();
-            using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-            handshakeTimeout.CancelAfter(Options.AnnounceTimeout);
-            if (!admitted)
+            if (full is not null)
             {
                 CountRefused();
-                Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: the hub is at its limit of {Options.MaxConnections} connections.");
-                await ServerHandshake.RefuseAsync(network, 503, "Service Unavailable", $"The hub is at its limit of {Options.MaxConnections} connections.", handshakeTimeout.Token);
+                Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: {full}.");
+                await ServerHandshake.RefuseAsync(network, 503, "Service Unavailable", $"The hub is at its limit: {full}.", deadline.Token);
                 return;
             }
-            var handshake = await ServerHandshake.AcceptAsync(network, handshakeTimeout.Token);
+            if (!await CheckTransportAsync(client.Client, network, role, remote, deadline.Token)) return;
+            Stream transport = network;
+            if (_tls is not null)
+            {
+                var tls = await AuthenticateAsync(network, role, remote, deadline.Token);
+                if (tls is null) return;
+                transport = tls;
+            }
+            var handshake = await ServerHandshake.AcceptAsync(transport, deadline.Token, request => Admit(request, isKitchen));
             if (!handshake.Accepted)
             {
                 CountRefused();
@@ -170,15 +187,16 @@ public sealed class DumplingHub : IAsyncDisposable
                 return;
             }
 
-            var stream = new FrameStream(network, handshake.Leftover);
-            var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+            // A frame header over the message limit is refused when it arrives, not after its payload (or a keepalive) would.
+            frames = new FrameStream(transport, handshake.Leftover) { MaxIncomingFrameBytes = Options.MaxMessageBytes };
+            var socket = WebSocket.CreateFromStream(frames, new WebSocketCreationOptions
             {
                 IsServer = true,
                 KeepAliveInterval = Options.KeepAliveInterval,
                 KeepAliveTimeout = Options.KeepAliveTimeout,
             });
-            peer = isKitchen ? new KitchenSession(this, socket, stream, remote) : new EaterSession(this, socket, stream, remote);
-            if (!await peer.ReceiveAnnouncementAsync(_stopping.Token))
+            peer = isKitchen ? new KitchenSession(this, socket, frames, remote) : new EaterSession(this, socket, frames, remote);
+            if (!await peer.ReceiveAnnouncementAsync(Options.AnnounceTimeout - accepted.Elapsed, _stopping.Token))
                 return;
 
             if (peer is KitchenSession kitchen)
@@ -193,6 +211,12 @@ public sealed class DumplingHub : IAsyncDisposable
             Report(HubLogLevel.Information, $"Connected {peer}.");
             await peer.RunAsync(_stopping.Token);
         }
+        catch (Exception e) when (frames is { RefusedFrameLength: > 0 } && e is IOException or WebSocketException)
+        {
+            if (isKitchen) CountInvalid();
+            Report(HubLogLevel.Warning, $"Closed {(peer is null ? $"{role} at {remote}" : peer.ToString())} with 1009: it announced a frame of " +
+                $"{frames.RefusedFrameLength} bytes, over the limit of {Options.MaxMessageBytes}.");
+        }
         catch (Exception e) when (e is IOException or SocketException or WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
             if (peer is not null && !_stopping.IsCancellationRequested)
@@ -204,7 +228,7 @@ public sealed class DumplingHub : IAsyncDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _connections);
+            if (full is null) ReleasePlace(isKitchen, remote.Address);
             if (peer is not null)
             {
                 var known = false;
@@ -230,13 +254,184 @@ public sealed class DumplingHub : IAsyncDisposable
                     Report(HubLogLevel.Information, $"Disconnected {peer}{CloseDescription(peer.Socket)}.");
                 peer.Socket.Dispose();
             }
+            frames?.Dispose();
             client.Dispose();
         }
+    }
+
+    // ---- Who may connect: connection limits, TLS, tokens and origins (PROTOCOL.md, "Authentication") ----
+
+    private readonly object _placesLock = new();
+    private int _connections, _kitchenConnections, _eaterConnections;
+    private readonly Dictionary<IPAddress, int> _connectionsByAddress = [];
+    private SslStreamCertificateContext? _tls;
+
+    /// <summary>Takes a place for a new connection, or says which limit is reached (null: taken). Every place taken is released in <see cref="ReleasePlace"/>.</summary>
+    private string? TakePlace(bool isKitchen, IPAddress address)
+    {
+        lock (_placesLock)
+        {
+            var byAddress = _connectionsByAddress.GetValueOrDefault(address);
+            if (_connections >= Options.MaxConnections)
+                return $"{Options.MaxConnections} connections on both ports together";
+            if (isKitchen && _kitchenConnections >= Options.MaxKitchenConnections)
+                return $"{Options.MaxKitchenConnections} kitchen connections on the in-port";
+            if (!isKitchen && _eaterConnections >= Options.MaxEaterConnections)
+                return $"{Options.MaxEaterConnections} eater connections on the out-port";
+            if (byAddress >= Options.MaxConnectionsPerAddress)
+                return $"{Options.MaxConnectionsPerAddress} connections from {address}";
+            _connections++;
+            if (isKitchen) _kitchenConnections++; else _eaterConnections++;
+            _connectionsByAddress[address] = byAddress + 1;
+            return null;
+        }
+    }
+
+    private void ReleasePlace(bool isKitchen, IPAddress address)
+    {
+        lock (_placesLock)
+        {
+            _connections--;
+            if (isKitchen) _kitchenConnections--; else _eaterConnections--;
+            if (_connectionsByAddress.TryGetValue(address, out var n) && n > 1) _connectionsByAddress[address] = n - 1;
+            else _connectionsByAddress.Remove(address);
+        }
+    }
+
+    /// <summary>
+    /// The peer's first byte says what it speaks (0x16 opens a TLS handshake, 'G' an HTTP request):
+    /// a client at the wrong scheme is told so at once instead of both sides waiting out a timeout.
+    /// </summary>
+    private async Task<bool> CheckTransportAsync(Socket socket, NetworkStream network, string role, IPEndPoint remote, CancellationToken cancel)
+    {
+        var first = new byte[1];
+        if (await socket.ReceiveAsync(first, SocketFlags.Peek, cancel) == 0) return false;
+        var speaksTls = first[0] == 0x16;
+        if (speaksTls == (_tls is not null)) return true;
+        CountRefused();
+        if (speaksTls)
+        {
+            Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: it began a TLS handshake (wss://), but this hub serves plain ws://.");
+            return false;
+        }
+        Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: it spoke plain HTTP (ws://) to a hub that serves TLS (wss://).");
+        await ServerHandshake.AcceptAsync(network, cancel, _ => new ServerHandshake.Refusal(400, "Bad Request",
+            "This hub serves TLS: connect with wss://host:port."));
+        return false;
+    }
+
+    private async Task<SslStream?> AuthenticateAsync(NetworkStream network, string role, IPEndPoint remote, CancellationToken cancel)
+    {
+        (CertificateProblem Problem, string Reason)? problem = null;
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = _tls,
+            EnabledSslProtocols = Tls.Protocols,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        };
+        if (Options.ClientCertificateAuthority is { } authority)
+        {
+            options.ClientCertificateRequired = true;
+            options.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+                (problem = Tls.Check(certificate, chain, errors, authority, expectedName: null)) is null;
+        }
+        var ssl = new SslStream(network, leaveInnerStreamOpen: true);
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(options, cancel);
+            return ssl;
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException)
+        {
+            await ssl.DisposeAsync();
+            CountRefused();
+            Report(HubLogLevel.Warning, problem is { } p
+                ? $"Refused a {role} connection from {remote}: its client certificate was not accepted: {p.Reason}."
+                : $"Refused a {role} connection from {remote}: the TLS handshake failed: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The admission check on a valid upgrade request, before the 101: the browser origin (403 when
+    /// refused), then the role's token (401 when missing or wrong). Its refusals never hold the token.
+    /// </summary>
+    private ServerHandshake.Refusal? Admit(ServerHandshake.Request request, bool isKitchen)
+    {
+        if (request.Headers.TryGetValue("Origin", out var origin) && !IsAllowedOrigin(origin, request.Headers.GetValueOrDefault("Host")))
+            return new ServerHandshake.Refusal(403, "Forbidden",
+                $"Web pages from the origin '{origin}' may not connect to this hub. Start the hub with -AllowedOrigin '{origin}' to let them.");
+        var token = isKitchen ? Options.KitchenToken : Options.EaterToken;
+        if (token is null) return null;
+        var presented = PresentedToken(request);
+        if (token.Matches(presented)) return null;
+        var port = isKitchen ? "in-port needs a kitchen token" : "out-port needs an eater token";
+        return new ServerHandshake.Refusal(401, "Unauthorized",
+            $"{(presented is null ? "No token was given" : "The token is wrong")}: this hub's {port}, sent as 'Authorization: Bearer <token>' " +
+            "or in the URL as ?token=<token> (the cmdlets' -Token).",
+            "WWW-Authenticate: Bearer realm=\"netdumplings\"\r\n");
+    }
+
+    /// <summary>The token of a request: its Authorization: Bearer header, else its <c>token</c> query parameter (the original tools and browsers can only send that).</summary>
+    private static string? PresentedToken(ServerHandshake.Request request)
+    {
+        if (request.Headers.TryGetValue("Authorization", out var authorization))
+        {
+            var space = authorization.IndexOf(' ');
+            if (space > 0 && authorization[..space].Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+                return authorization[(space + 1)..].Trim();
+        }
+        var query = request.Path.IndexOf('?');
+        if (query < 0) return null;
+        foreach (var pair in request.Path[(query + 1)..].Split('&'))
+            if (pair.StartsWith("token=", StringComparison.Ordinal))
+            {
+                try { return Uri.UnescapeDataString(pair[6..]); }
+                catch (UriFormatException) { return pair[6..]; }
+            }
+        return null;
+    }
+
+    /// <summary>
+    /// An origin is allowed when it is listed (exactly, or <c>*</c>), or is the hub's own: a page at the
+    /// same host and port the request was sent to, when that host names this hub directly (an IP
+    /// address, localhost or the address it listens on) and not through a name any DNS could rebind.
+    /// </summary>
+    private bool IsAllowedOrigin(string origin, string? host)
+    {
+        origin = origin.Trim();
+        foreach (var allowed in Options.AllowedOrigins)
+            if (allowed == "*" || string.Equals(allowed.Trim().TrimEnd('/'), origin.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
+                return true;
+        if (host is null || !Uri.TryCreate(origin, UriKind.Absolute, out var page) || page.Scheme is not ("http" or "https") ||
+            !Uri.TryCreate($"{page.Scheme}://{host}", UriKind.Absolute, out var requested))
+            return false;
+        var direct = IPAddress.TryParse(requested.Host.Trim('[', ']'), out _) ||
+            requested.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
+            requested.Host.Equals(Options.Address, StringComparison.OrdinalIgnoreCase);
+        return direct && page.Host.Equals(requested.Host, StringComparison.OrdinalIgnoreCase) && page.Port == requested.Port;
     }
 
     private static string CloseDescription(WebSocket socket) => socket.CloseStatus is { } status
         ? $" (close {(int)status}{(string.IsNullOrEmpty(socket.CloseStatusDescription) ? "" : " " + socket.CloseStatusDescription)})"
         : "";
+
+    /// <summary>
+    /// What the hub forwards from a kitchen: a dumpling by the original's rule that would not break the
+    /// original eaters (<see cref="DumplingCodec.TryReadForwardable"/>) and does not claim to be the hub's
+    /// own status (chef SystemStatusChef with no kitchen): only the hub makes those, so that eaters
+    /// (Get-DumplingHubStatus, HubStatusReport.IsStatus) can believe them.
+    /// </summary>
+    internal static bool IsForwardable(ReadOnlySpan<byte> message, out string? chef, out string? kitchen, out string? error)
+    {
+        if (!DumplingCodec.TryReadForwardable(message, out chef, out kitchen, out error)) return false;
+        if (chef == HubStatus.ChefName && kitchen is null)
+        {
+            error = $"a kitchen may not send a {HubStatus.ChefName} dumpling without a kitchen name: that is the hub's own status dumpling";
+            return false;
+        }
+        return true;
+    }
 
     /// <summary>
     /// Queues a frame for every eater that wants it; <see cref="SignalEaters"/> sends them. Completes at

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using NetDumplings.Protocol;
 namespace NetDumplings.Hub;
 
@@ -73,6 +74,39 @@ public sealed record DumplingHubOptions
     /// <summary>Characters each of an eater's chef or kitchen names or wildcards may have; a longer one is refused with 1008.</summary>
     public int MaxEaterPatternLength { get; init; } = 128;
 
+    // ---- Who may connect: TLS, tokens per role, browser origins, connection limits (PROTOCOL.md, "Authentication") ----
+
+    /// <summary>Serve both ports over TLS (wss://) with this certificate, which must hold its private key; null = plain ws://.</summary>
+    public X509Certificate2? Certificate { get; init; }
+
+    /// <summary>Intermediate certificates sent along with <see cref="Certificate"/>.</summary>
+    public X509Certificate2Collection? CertificateChain { get; init; }
+
+    /// <summary>With <see cref="Certificate"/>: require every peer to present a certificate that chains to one of these (mutual TLS).</summary>
+    public X509Certificate2Collection? ClientCertificateAuthority { get; init; }
+
+    /// <summary>The token kitchens must present on the in-port (Authorization: Bearer, or ?token= in the path); null = none required.</summary>
+    public AccessToken? KitchenToken { get; init; }
+
+    /// <summary>The token eaters must present on the out-port; null = none required.</summary>
+    public AccessToken? EaterToken { get; init; }
+
+    /// <summary>
+    /// Browser origins (<c>https://host:port</c>, or <c>null</c> for a page opened from a file, or <c>*</c>
+    /// for any) whose pages may connect. A request with an Origin header from anywhere else gets 403;
+    /// the hub's own origin is always allowed; a request without Origin (not a browser) is judged by its token.
+    /// </summary>
+    public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
+
+    /// <summary>Kitchens (including ones still handshaking) the in-port keeps at once; more get 503. Eaters cannot use these places up.</summary>
+    public int MaxKitchenConnections { get; init; } = 256;
+
+    /// <summary>Eaters (including ones still handshaking) the out-port keeps at once; more get 503.</summary>
+    public int MaxEaterConnections { get; init; } = 256;
+
+    /// <summary>Connections one IP address may have open on both ports together; more get 503, so one host cannot lock out the others.</summary>
+    public int MaxConnectionsPerAddress { get; init; } = 64;
+
     internal void Validate()
     {
         if (InPort is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(InPort), InPort, $"The in-port must be 0 to 65535; {InPort} is not a port.");
@@ -85,5 +119,11 @@ public sealed record DumplingHubOptions
         if (MaxEaterPatterns < 1) throw new ArgumentOutOfRangeException(nameof(MaxEaterPatterns), MaxEaterPatterns, "An eater must be allowed at least one name or wildcard.");
         if (MaxEaterPatternLength < 1) throw new ArgumentOutOfRangeException(nameof(MaxEaterPatternLength), MaxEaterPatternLength, "An eater's names or wildcards must be allowed at least one character.");
         if (MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "The hub must allow at least one connection.");
+        if (MaxKitchenConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxKitchenConnections), MaxKitchenConnections, "The in-port must allow at least one connection.");
+        if (MaxEaterConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxEaterConnections), MaxEaterConnections, "The out-port must allow at least one connection.");
+        if (MaxConnectionsPerAddress < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnectionsPerAddress), MaxConnectionsPerAddress, "An address must be allowed at least one connection.");
+        if (Certificate is { HasPrivateKey: false }) throw new ArgumentException("The hub's certificate has no private key: give the key file too.", nameof(Certificate));
+        if (ClientCertificateAuthority is not null && Certificate is null)
+            throw new ArgumentException("Client certificates (mutual TLS) need TLS: give the hub a certificate too.", nameof(ClientCertificateAuthority));
     }
 }

@@ -67,12 +67,12 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
         }
     }
 
-    /// <summary>Receives the announcement within the hub's timeout; false (after closing the peer) when it does not come or is not valid.</summary>
-    public async Task<bool> ReceiveAnnouncementAsync(CancellationToken cancel)
+    /// <summary>Receives the announcement within <paramref name="within"/> (what is left of the hub's one deadline); false (after closing the peer) when it does not come or is not valid.</summary>
+    public async Task<bool> ReceiveAnnouncementAsync(TimeSpan within, CancellationToken cancel)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var receive = ReceiveAsync(timeout.Token);
-        var finished = await Task.WhenAny(receive, Task.Delay(Hub.Options.AnnounceTimeout, cancel));
+        var finished = await Task.WhenAny(receive, Task.Delay(within > TimeSpan.Zero ? within : TimeSpan.Zero, cancel));
         if (finished != receive)
         {
             await CloseAsync(WebSocketCloseStatus.PolicyViolation, $"no announcement within {Hub.Options.AnnounceTimeout.TotalSeconds:0.#} s");

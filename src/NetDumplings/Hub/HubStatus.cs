@@ -56,26 +56,8 @@ internal static class HubStatus
             w.WriteNumber("server_uptime", Math.Round(s.Uptime.TotalSeconds, 3));
             w.WriteNumber("dumpling_kitchen_count", s.Kitchens.Count);
             w.WriteNumber("dumpling_eater_count", s.Eaters.Count);
-            w.WriteStartArray("dumpling_kitchens");
-            foreach (var k in s.Kitchens)
-            {
-                w.WriteStartObject();
-                w.WritePropertyName("info_from_kitchen");
-                k.Announcement.WriteTo(w);
-                WriteInfoFromHub(w, k, eater: false);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("dumpling_eaters");
-            foreach (var e in s.Eaters)
-            {
-                w.WriteStartObject();
-                w.WritePropertyName("info_from_eater");
-                e.Announcement.WriteTo(w);
-                WriteInfoFromHub(w, e, eater: true);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            var omittedKitchens = WritePeers(w, "dumpling_kitchens", "info_from_kitchen", s.Kitchens, eater: false, MaxStatusBytes / 2);
+            var omittedEaters = WritePeers(w, "dumpling_eaters", "info_from_eater", s.Eaters, eater: true, MaxStatusBytes);
             // Extensions (PROTOCOL.md allows keys beside the original's).
             w.WriteString("hub_version", $"NetDumplings {Version}");
             w.WriteNumber("total_dumplings_dropped", s.DroppedDumplings);
@@ -97,6 +79,8 @@ internal static class HubStatus
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            if (omittedKitchens > 0) w.WriteNumber("dumpling_kitchens_omitted", omittedKitchens);
+            if (omittedEaters > 0) w.WriteNumber("dumpling_eaters_omitted", omittedEaters);
             w.WriteEndObject();
         }
         return new RawJsonPayload(buffer.WrittenMemory);
@@ -104,7 +88,86 @@ internal static class HubStatus
 
     private static double Seconds(TimeSpan time) => Math.Round(time.TotalSeconds, 3);
 
-    private static void WriteInfoFromHub(Utf8JsonWriter w, HubPeerStatus peer, bool eater)
+    /// <summary>
+    /// Bytes of a peer's announcement a status dumpling copies: keys in order until this is used,
+    /// strings cut to <see cref="MaxStatusString"/> characters. A peer may announce up to the message
+    /// limit (1 MiB); copied whole, two such peers pushed every status past the original eaters' own
+    /// 1 MiB limit (they closed with 1009), and twenty made 20 MiB of status a second.
+    /// </summary>
+    internal const int MaxAnnouncementBytes = 4096;
+
+    internal const int MaxStatusString = 256;
+
+    /// <summary>Peers are listed until the status dumpling reaches this size (well under the original eaters' 1 MiB); the rest are counted.</summary>
+    internal const int MaxStatusBytes = 512 * 1024;
+
+    private static int WritePeers(Utf8JsonWriter w, string name, string infoKey, IReadOnlyList<HubPeerStatus> peers, bool eater, int upTo)
+    {
+        w.WriteStartArray(name);
+        var written = 0;
+        foreach (var peer in peers)
+        {
+            if (w.BytesCommitted + w.BytesPending > upTo) break;
+            w.WriteStartObject();
+            w.WritePropertyName(infoKey);
+            var limit = w.BytesCommitted + w.BytesPending + MaxAnnouncementBytes;
+            var cut = !WriteBounded(w, peer.Announcement, limit, depth: 0);
+            WriteInfoFromHub(w, peer, eater, cut);
+            w.WriteEndObject();
+            written++;
+        }
+        w.WriteEndArray();
+        return peers.Count - written;
+    }
+
+    /// <summary>Copies a JSON value while the writer stays under <paramref name="limit"/> bytes; false when anything was left out or cut.</summary>
+    private static bool WriteBounded(Utf8JsonWriter w, JsonElement value, long limit, int depth)
+    {
+        var whole = true;
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object when depth < 4:
+                w.WriteStartObject();
+                foreach (var property in value.EnumerateObject())
+                {
+                    if (w.BytesCommitted + w.BytesPending >= limit || property.Name.Length > MaxStatusString) { whole = false; continue; }
+                    w.WritePropertyName(property.Name);
+                    whole &= WriteBounded(w, property.Value, limit, depth + 1);
+                }
+                w.WriteEndObject();
+                return whole;
+            case JsonValueKind.Array when depth < 4:
+                w.WriteStartArray();
+                foreach (var item in value.EnumerateArray())
+                {
+                    if (w.BytesCommitted + w.BytesPending >= limit) { whole = false; break; }
+                    whole &= WriteBounded(w, item, limit, depth + 1);
+                }
+                w.WriteEndArray();
+                return whole;
+            case JsonValueKind.Object or JsonValueKind.Array:
+                w.WriteNullValue();
+                return false;
+            case JsonValueKind.String:
+                var text = value.GetString()!;
+                if (text.Length <= MaxStatusString)
+                {
+                    w.WriteStringValue(text);
+                    return true;
+                }
+                var keep = char.IsHighSurrogate(text[MaxStatusString - 1]) ? MaxStatusString - 1 : MaxStatusString;
+                w.WriteStringValue(text[..keep] + "...");
+                return false;
+            case JsonValueKind.Number when value.GetRawText() is { Length: > 32 }:
+                w.WriteNullValue();
+                return false;
+            default:
+                value.WriteTo(w);
+                return true;
+        }
+    }
+
+    private static void WriteInfoFromHub(Utf8JsonWriter w, HubPeerStatus peer, bool eater, bool cut)
     {
         w.WriteStartObject("info_from_hub");
         w.WriteString("host", peer.Remote.Address.ToString());
@@ -123,6 +186,7 @@ internal static class HubStatus
             w.WriteNumber("invalid_dumplings", peer.Invalid);
             w.WriteNumber("held_seconds", Seconds(peer.HeldBack));
         }
+        if (cut) w.WriteBoolean("announcement_truncated", true);
         w.WriteEndObject();
     }
 }

@@ -104,8 +104,8 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
                 if (_stopTaking) continue;
                 Interlocked.Increment(ref _taken);
             }
-            // The original's rule: JSON with metadata.chef. Anything else is logged and skipped; the kitchen stays.
-            if (!DumplingCodec.TryReadEnvelope(Message, out var chef, out var kitchen, out var error))
+            // The original's rule (JSON with metadata.chef) and ours (see DumplingHub.IsForwardable). Anything else is logged and skipped; the kitchen stays.
+            if (!DumplingHub.IsForwardable(Message, out var chef, out var kitchen, out var error))
             {
                 Interlocked.Increment(ref _invalid);
                 Hub.CountInvalid();

@@ -35,11 +35,12 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
     private long _captured, _queueDrops, _processed, _pokes, _made, _noticesDropped;
     private Task? _completion;
 
-    /// <summary>A kitchen that sends its dumplings to the hub at <paramref name="hub"/>.</summary>
-    public DumplingKitchen(DumplingKitchenOptions options, IEnumerable<DumplingChef> chefs, HubAddress hub)
+    /// <summary>A kitchen that sends its dumplings to the hub at <paramref name="hub"/>, with a token and TLS trust when <paramref name="security"/> gives them.</summary>
+    public DumplingKitchen(DumplingKitchenOptions options, IEnumerable<DumplingChef> chefs, HubAddress hub, HubClientSecurity? security = null)
         : this(options, chefs, sinkFactory: k => new HubDumplingSink(new DumplingSenderOptions
         {
             Hub = hub,
+            Security = security ?? HubClientSecurity.None,
             OutboxCapacity = options.OutboxCapacity,
             MaxDumplingBytes = options.MaxDumplingBytes,
             ReconnectBackoff = options.Backoff,

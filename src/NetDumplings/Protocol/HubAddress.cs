@@ -4,17 +4,22 @@ namespace NetDumplings.Protocol;
 
 /// <summary>
 /// Where a hub listens: <c>host:port</c>, <c>host</c> (with a default port), <c>[::1]:port</c>, or a
-/// <c>ws://</c> URI. Parsing says exactly what is wrong with a bad address.
+/// <c>ws://</c> or <c>wss://</c> (TLS) URI, whose path and query (<c>?token=...</c>) are sent as they are.
+/// Parsing says exactly what is wrong with a bad address.
 /// </summary>
-public sealed record HubAddress(string Host, int Port, string Path = "/")
+public sealed record HubAddress(string Host, int Port, string Path = "/", bool Tls = false)
 {
     public const int DefaultInPort = 11347;
     public const int DefaultOutPort = 11348;
     public const string DefaultHost = "localhost";
 
-    public Uri Uri => new($"ws://{(Host.Contains(':') ? $"[{Host}]" : Host)}:{Port.ToString(CultureInfo.InvariantCulture)}{Path}");
+    public Uri Uri => new($"{(Tls ? "wss" : "ws")}://{(Host.Contains(':') ? $"[{Host}]" : Host)}:{Port.ToString(CultureInfo.InvariantCulture)}{Path}");
 
-    public override string ToString() => $"{(Host.Contains(':') ? $"[{Host}]" : Host)}:{Port.ToString(CultureInfo.InvariantCulture)}";
+    /// <summary>host:port, as the Host header and a person want it.</summary>
+    public string Authority => $"{(Host.Contains(':') ? $"[{Host}]" : Host)}:{Port.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>host:port (wss://host:port over TLS); never the path, which may hold a token.</summary>
+    public override string ToString() => Tls ? "wss://" + Authority : Authority;
 
     public static HubAddress Parse(string? text, int defaultPort)
     {
@@ -34,10 +39,9 @@ public sealed record HubAddress(string Host, int Port, string Path = "/")
         if (text.Contains("://", StringComparison.Ordinal))
         {
             if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != "ws" && uri.Scheme != "wss"))
-                return Fail(out error, $"'{text}' is not a hub address: use host:port or ws://host:port.");
-            if (uri.Scheme == "wss")
-                return Fail(out error, $"'{text}' asks for TLS (wss://), which netdumplings hubs do not speak: use ws://.");
-            address = new HubAddress(uri.IdnHost.Trim('[', ']'), uri.IsDefaultPort ? defaultPort : uri.Port, uri.PathAndQuery);
+                return Fail(out error, $"'{text}' is not a hub address: use host:port, ws://host:port or wss://host:port (TLS).");
+            // The path and query go as typed: a token in the query (?token=...) must reach the hub as the user wrote it.
+            address = new HubAddress(uri.IdnHost.Trim('[', ']'), uri.IsDefaultPort ? defaultPort : uri.Port, uri.PathAndQuery, Tls: uri.Scheme == "wss");
             return true;
         }
 

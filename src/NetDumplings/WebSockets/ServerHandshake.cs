@@ -19,7 +19,17 @@ internal static class ServerHandshake
     /// <summary>The outcome: either accepted (with any bytes the client sent after its request) or refused (answered with an HTTP error).</summary>
     internal readonly record struct Result(bool Accepted, string? Path, string? Refusal, ReadOnlyMemory<byte> Leftover);
 
-    public static async Task<Result> AcceptAsync(Stream stream, CancellationToken cancel)
+    /// <summary>A valid WebSocket upgrade request, as the server's admission check sees it (header names case-insensitive).</summary>
+    internal sealed record Request(string Path, IReadOnlyDictionary<string, string> Headers);
+
+    /// <summary>An HTTP refusal an admission check answers with instead of the upgrade.</summary>
+    internal sealed record Refusal(int Status, string Reason, string Body, string ExtraHeaders = "");
+
+    /// <summary>Reads the upgrade request and answers it: 101, or an HTTP error that says why not.</summary>
+    /// <param name="stream">The connection (a NetworkStream, or an SslStream over one).</param>
+    /// <param name="cancel">The deadline of the whole handshake.</param>
+    /// <param name="admit">Called once the request is a valid upgrade, before the 101 goes out; a refusal it returns is sent instead.</param>
+    public static async Task<Result> AcceptAsync(Stream stream, CancellationToken cancel, Func<Request, Refusal?>? admit = null)
     {
         var buffer = new byte[4096];
         var length = 0;
@@ -66,6 +76,9 @@ internal static class ServerHandshake
             return await RefuseAsync(stream, 426, "Upgrade Required", "Only WebSocket version 13 (RFC 6455) is spoken here.", cancel, "Sec-WebSocket-Version: 13\r\n");
         if (!headers.TryGetValue("Sec-WebSocket-Key", out var key) || !IsValidKey(key))
             return await RefuseAsync(stream, 400, "Bad Request", "The request has no valid Sec-WebSocket-Key.", cancel);
+
+        if (admit?.Invoke(new Request(requestLine[1], headers)) is { } refusal)
+            return await RefuseAsync(stream, refusal.Status, refusal.Reason, refusal.Body, cancel, refusal.ExtraHeaders);
 
         // permessage-deflate is declined: every peer works without it (PROTOCOL.md), and it costs CPU per eater.
         var accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + AcceptGuid)));

@@ -65,6 +65,19 @@ public static class WebSocketFrames
     /// A client's masking key. The key only keeps browsers' proxies safe from script-chosen bytes
     /// (RFC 6455 10.3); our clients send JSON they built, so a fast PRNG will do.
     /// </summary>
+    /// <summary>An unmasked (server's) close frame with a code and a reason cut to fit the 125-byte control frame.</summary>
+    public static byte[] ServerClose(int code, string reason)
+    {
+        var text = System.Text.Encoding.UTF8.GetBytes(reason);
+        if (text.Length > 123) text = text[..123];
+        var frame = new byte[4 + text.Length];
+        frame[0] = 0x88;
+        frame[1] = (byte)(2 + text.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(2), (ushort)code);
+        text.CopyTo(frame, 4);
+        return frame;
+    }
+
     public static uint NewMaskKey() => (uint)Random.Shared.Next() ^ ((uint)Random.Shared.Next() << 1);
 
     private static void Mask(Span<byte> data, uint key)
