@@ -5,7 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using NetDumplings.Protocol;
 using NetDumplings.WebSockets;
 
-namespace NetDumplings.PowerShell;
+namespace NetDumplings.PowerShell.Cmdlets;
 
 /// <summary>
 /// Lets a SecureString parameter take a plain string too (as the issue asks of -Token, -KitchenToken
