@@ -64,9 +64,19 @@ internal static class ClientHandshake
         if (code != 101)
         {
             // Read what body came with the refusal: our hub says in it why it refused.
-            var bodyLength = headers.TryGetValue("Content-Length", out var cl) && int.TryParse(cl, out var n) ? Math.Min(n, 4096) : 0;
-            var body = buffer.AsMemory(end + HeaderEnd.Length, length - end - HeaderEnd.Length);
-            var text = Encoding.UTF8.GetString(body.Span[..Math.Min(body.Length, Math.Max(bodyLength, 0))]).Trim();
+            var bodyLength = headers.TryGetValue("Content-Length", out var cl) && int.TryParse(cl, out var n) ? Math.Clamp(n, 0, 4096) : 0;
+            var bodyStart = end + HeaderEnd.Length;
+            // The body may come in a later segment than the headers: read on (bounded) until it is all here.
+            if (buffer.Length < bodyStart + bodyLength) Array.Resize(ref buffer, bodyStart + bodyLength);
+            while (length - bodyStart < bodyLength)
+            {
+                int read;
+                try { read = await stream.ReadAsync(buffer.AsMemory(length, bodyStart + bodyLength - length), cancellationToken).ConfigureAwait(false); }
+                catch (IOException) { break; }
+                if (read == 0) break;
+                length += read;
+            }
+            var text = Encoding.UTF8.GetString(buffer, bodyStart, Math.Min(length - bodyStart, bodyLength)).Trim();
             throw new WebSocketUpgradeRefusedException(code, status.Length > 2 ? status[2] : "", text);
         }
         var expected = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + ServerHandshake.AcceptGuid)));
