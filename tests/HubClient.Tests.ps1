@@ -59,6 +59,24 @@ Describe 'Send-Dumpling across a hub restart' {
     }
 }
 
+Describe 'Send-Dumpling and a dumpling too large for the hub' {
+    It 'refuses it while writing it, says so, and sends the rest' {
+        $hub = Start-TestHub
+        try {
+            $huge = [pscustomobject]@{ items = @(1..200000 | ForEach-Object { 'item number ' + $_ }) } # ~4 MB of JSON
+            & { [pscustomobject]@{ n = 1 }; $huge; [pscustomobject]@{ n = 2 } } |
+                Send-Dumpling -Hub "127.0.0.1:$($hub.InEndPoint.Port)" -ErrorVariable problems -ErrorAction SilentlyContinue
+            $problems.Count | Should -Be 1
+            $problems[0].FullyQualifiedErrorId | Should -BeLike 'DumplingTooLarge*'
+            $problems[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+            $problems[0].Exception.Message | Should -BeLike '*over 1,048,576 bytes*'
+            Wait-Until { $hub.DumplingsIn -ge 2 } | Should -BeTrue
+            $hub.DumplingsIn | Should -Be 2
+        }
+        finally { $null = $hub.StopAsync().GetAwaiter().GetResult() }
+    }
+}
+
 Describe 'A cmdlet at the wrong port of a hub' {
     BeforeAll {
         $Hub = Start-TestHub

@@ -78,7 +78,8 @@ public sealed class SendDumplingCommand : HubClientCmdlet
     protected override void BeginProcessing()
     {
         _address = ParseHub(Hub);
-        _json = new PowerShellJsonWriter(Depth);
+        // Past the hub's limit the writing stops, rather than building all of a huge object first.
+        _json = new PowerShellJsonWriter(Depth) { MaxBytes = new DumplingSenderOptions().MaxDumplingBytes };
         var announcement = new KitchenAnnouncement(Kitchen) { Interface = "Send-Dumpling", Chefs = [Chef] };
         try
         {
@@ -103,6 +104,13 @@ public sealed class SendDumplingCommand : HubClientCmdlet
         try
         {
             dumpling = DumplingCodec.Create(Chef, Kitchen, Driver, new RawJsonPayload(_json!.Write(InputObject)));
+        }
+        catch (PayloadJsonException e) when (e.TooLarge)
+        {
+            _errors++;
+            WriteError(new DumplingTooLargeException(e.Message), "DumplingTooLarge", ErrorCategory.LimitsExceeded, InputObject,
+                "Send a smaller object (fewer items, or a lower -Depth); the hub accepts dumplings up to 1 MiB.");
+            return;
         }
         catch (Exception e) when (e is PayloadJsonException or DumplingFormatException or InvalidOperationException or ArgumentException)
         {

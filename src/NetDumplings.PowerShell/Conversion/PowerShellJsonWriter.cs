@@ -73,6 +73,13 @@ public sealed class PowerShellJsonWriter
     /// <summary>Levels of objects and arrays written; deeper ones are written as their text.</summary>
     public int Depth { get; }
 
+    /// <summary>
+    /// The largest payload written: past it the write stops with a <see cref="PayloadJsonException"/>
+    /// (<see cref="PayloadJsonException.TooLarge"/>), so a huge object is refused while it is written,
+    /// not after 100 MB of JSON were built for a hub that takes 1 MiB.
+    /// </summary>
+    public int MaxBytes { get; init; } = int.MaxValue;
+
     /// <summary>Where and why the last <see cref="Write"/> first cut an object (written as its text), or null.</summary>
     public string? CutAt => _cutAt;
 
@@ -92,6 +99,7 @@ public sealed class PowerShellJsonWriter
         _cutAt = null;
         if ((value is PSObject pso ? pso.BaseObject : value) is string text && HoldsJson(text))
         {
+            if (Encoding.UTF8.GetByteCount(text) > MaxBytes) throw TooLarge(0);
             // Checked by the codec when the dumpling is made, as any ready-made payload.
             var bytes = Encoding.UTF8.GetBytes(text, _buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length)));
             _buffer.Advance(bytes);
@@ -125,6 +133,7 @@ public sealed class PowerShellJsonWriter
     // level: how many objects and arrays hold this value.
     private void WriteValue(object? value, int level)
     {
+        if (_writer.BytesCommitted + _writer.BytesPending > MaxBytes) throw TooLarge(level);
         var pso = value as PSObject;
         var item = pso is null ? value : pso.BaseObject;
         switch (item)
@@ -304,6 +313,9 @@ public sealed class PowerShellJsonWriter
         _writer.WriteStringValue(text[..length]);
     }
 
+    private PayloadJsonException TooLarge(int level) =>
+        new($"the payload is over {MaxBytes:N0} bytes of JSON (reached at {PathTo(level)}), more than the hub accepts; send fewer items or pick the properties you need (Select-Object).", PathTo(level)) { TooLarge = true };
+
     private PayloadJsonException NotFinite(double value, int level) =>
         new($"{PathTo(level)} is {(double.IsNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity")}, which JSON cannot hold (it has no NaN or infinity); send null or text instead.", PathTo(level));
 
@@ -330,4 +342,7 @@ public sealed class PayloadJsonException(string message, string path) : Exceptio
 {
     /// <summary>Where in the payload, e.g. <c>payload.stats.rate</c>.</summary>
     public string Path { get; } = path;
+
+    /// <summary>The payload grew past the writer's <see cref="PowerShellJsonWriter.MaxBytes"/>.</summary>
+    public bool TooLarge { get; init; }
 }

@@ -80,9 +80,18 @@ public sealed class DumplingHubCertificateException(string address, CertificateP
 }
 
 /// <summary>A dumpling larger than the hub accepts: refused here, before it costs the connection.</summary>
-public sealed class DumplingTooLargeException(int bytes, int limit)
-    : InvalidOperationException($"The dumpling is {bytes:N0} bytes; the hub accepts at most {limit:N0} (a larger one would close the connection with 1009). It was not sent.")
+public sealed class DumplingTooLargeException : InvalidOperationException
 {
-    public int Bytes { get; } = bytes;
-    public int Limit { get; } = limit;
+    public DumplingTooLargeException(int bytes, int limit)
+        : base($"The dumpling is {bytes:N0} bytes; the hub accepts at most {limit:N0} (a larger one would close the connection with 1009). It was not sent.")
+    {
+        Bytes = bytes;
+        Limit = limit;
+    }
+
+    /// <summary>Refused while it was being made (its size is past the limit, not known whole).</summary>
+    public DumplingTooLargeException(string message) : base(message) { }
+
+    public int Bytes { get; }
+    public int Limit { get; }
 }
