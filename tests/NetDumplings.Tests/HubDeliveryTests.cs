@@ -90,6 +90,42 @@ public class HubDeliveryTests
     }
 
     [Fact]
+    public async Task The_eater_reports_what_the_hub_dropped_for_it_as_lost_with_the_count()
+    {
+        const int count = 3000;
+        await using var fixture = await HubFixture.StartAsync(DropOldest);
+        var eater = new DumplingEater(fixture.EaterOptions("lossy") with { ReadAhead = 1 });
+        var events = new ConcurrentQueue<HubClientEventArgs>();
+        eater.Event += (_, e) => events.Enqueue(e);
+        var eaten = new List<int>();
+        var eating = Task.Run(async () =>
+        {
+            await foreach (var d in eater.EatAsync(TestTime.Token()))
+            {
+                // A consumer that stalls until the kitchen is done, so the hub's queue for it overflows.
+                if (eaten.Count == 0) await WaitUntilAsync(() => fixture.Hub.DumplingsIn == count, "every dumpling taken");
+                var n = d.PayloadElement.GetProperty("i").GetInt32();
+                eaten.Add(n);
+                if (n == count - 1) return;
+            }
+        });
+        await fixture.WaitForEaterAsync("lossy");
+        using var kitchen = await KitchenAsync(fixture.Hub);
+        await SendNumberedAsync(kitchen, 0, count, pad: new string('p', PadBytes));
+        var dropped = fixture.Hub.GetStatus().Eaters.Single().Dropped;
+        await eating.WaitAsync(TestTime.Limit);
+
+        Assert.True(dropped > 0, "the hub dropped nothing: the test proves nothing");
+        var lost = events.Where(e => e.Kind == HubClientEventKind.DumplingsLost).ToList();
+        Assert.NotEmpty(lost);
+        Assert.Equal(eater.Lost, lost.Sum(e => e.Count));
+        Assert.Equal(count, eaten.Count + eater.Lost);
+        Assert.Contains("dropped", lost[0].Message);
+        Assert.DoesNotContain(events, e => e.Kind == HubClientEventKind.MalformedMessage);
+        Assert.Equal(eaten.Order(), eaten);
+    }
+
+    [Fact]
     public async Task A_resuming_eater_is_sent_the_window_after_its_point_filtered_and_an_unknown_hub_means_all_of_it()
     {
         await using var hub = await StartHubAsync(new DumplingHubOptions { StatusInterval = TimeSpan.Zero });
@@ -135,6 +171,104 @@ public class HubDeliveryTests
     }
 
     [Fact]
+    public async Task An_eater_whose_connection_drops_misses_nothing_the_window_holds_and_gets_nothing_twice()
+    {
+        const int count = 3000;
+        await using var fixture = await HubFixture.StartAsync(new DumplingHubOptions { StatusInterval = TimeSpan.FromMilliseconds(100) });
+        await using var proxy = new CuttableProxy(fixture.Hub.OutEndPoint);
+        var eater = new DumplingEater(fixture.EaterOptions("blip") with { Hub = new HubAddress("127.0.0.1", proxy.Port), Chefs = ["TestChef", "SystemStatusChef"] });
+        var (eaten, events, eating) = Collect(eater);
+        await fixture.WaitForEaterAsync("blip");
+        // Two kitchens, so numbering holds across kitchens that publish at once; one chef filtered out.
+        using var kitchen = await KitchenAsync(fixture.Hub, "k1");
+        using var other = await KitchenAsync(fixture.Hub, "k2");
+        var noise = Task.Run(() => SendNumberedAsync(other, 0, count, chef: "OtherChef"));
+
+        await SendNumberedAsync(kitchen, 0, count / 3, chef: "TestChef");
+        await WaitUntilAsync(() => eaten.Count >= count / 6, "some eaten");
+        proxy.Cut(refuse: true); // mid-stream: some in flight, the rest sent while it is away
+        await fixture.WaitForLogAsync("Disconnected eater 'blip'");
+        await SendNumberedAsync(kitchen, count / 3, 2 * count / 3, chef: "TestChef");
+        proxy.Restore();
+        await fixture.WaitForEaterAsync("blip", times: 2);
+        await SendNumberedAsync(kitchen, 2 * count / 3, count, chef: "TestChef");
+        await WaitUntilAsync(() => eaten.Count >= count, "all eaten");
+        await noise;
+
+        var status = fixture.Hub.GetStatus().Eaters.Single();
+        Assert.True(status.Replayed >= count / 3, $"replayed only {status.Replayed}");
+        Assert.Equal(0, status.Missed);
+        Assert.Equal(Enumerable.Range(0, count), eaten);
+        Assert.Equal(0, eater.Duplicates);
+        Assert.DoesNotContain(events, e => e.Kind is HubClientEventKind.DumplingsLost or HubClientEventKind.MalformedMessage);
+        Assert.Contains(events, e => e.Kind == HubClientEventKind.Disconnected);
+        await StopAsync(eating);
+    }
+
+    [Fact]
+    public async Task An_eater_away_past_the_window_is_told_how_many_it_missed()
+    {
+        await using var fixture = await HubFixture.StartAsync(new DumplingHubOptions { ReplayWindowDumplings = 100, StatusInterval = TimeSpan.Zero });
+        await using var proxy = new CuttableProxy(fixture.Hub.OutEndPoint);
+        var eater = new DumplingEater(fixture.EaterOptions("away") with { Hub = new HubAddress("127.0.0.1", proxy.Port) });
+        var (eaten, events, eating) = Collect(eater);
+        await fixture.WaitForEaterAsync("away");
+        using var kitchen = await KitchenAsync(fixture.Hub);
+        await SendNumberedAsync(kitchen, 0, 100, chef: "TestChef");
+        await WaitUntilAsync(() => eaten.Count == 100, "first hundred eaten");
+        proxy.Cut(refuse: true);
+        await fixture.WaitForLogAsync("Disconnected eater 'away'");
+        await SendNumberedAsync(kitchen, 100, 400, chef: "TestChef");
+        await WaitUntilAsync(() => fixture.Hub.DumplingsIn == 400, "taken while away");
+        proxy.Restore();
+        await WaitUntilAsync(() => eaten.Count == 200, "the window eaten");
+
+        Assert.Equal(Enumerable.Range(0, 100).Concat(Enumerable.Range(300, 100)), eaten);
+        var lost = Assert.Single(events, e => e.Kind == HubClientEventKind.DumplingsLost);
+        Assert.Equal(200, lost.Count);
+        Assert.Contains("replay window", lost.Message);
+        Assert.Equal(200, eater.Lost);
+        Assert.Contains("had left the replay window", await fixture.WaitForLogAsync("resumed after dumpling 100"));
+        await StopAsync(eating);
+    }
+
+    [Fact]
+    public async Task Across_a_hub_restart_the_eater_gets_what_the_kitchen_resent_before_it_came_back_exactly_once()
+    {
+        const int count = 20_000;
+        await using var fixture = await HubFixture.StartAsync(new DumplingHubOptions { ReplayWindowDumplings = count, StatusInterval = TimeSpan.Zero });
+        var (inPort, outPort) = (fixture.InPort, fixture.OutPort);
+        // The eater comes back well after the kitchen, as a Receive-Dumpling would with its backoff.
+        var eater = new DumplingEater(fixture.EaterOptions("restart_eater") with
+        {
+            ReconnectBackoff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)),
+        });
+        var (eaten, events, eating) = Collect(eater);
+        await fixture.WaitForEaterAsync("restart_eater");
+        var sender = await DumplingSender.ConnectAsync(fixture.InAddress, new KitchenAnnouncement("restart_kitchen"),
+            new DumplingSenderOptions { ReconnectBackoff = new Backoff(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100)) });
+        var first = fixture.Hub;
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 0; i < count; i++)
+                await sender.SendAsync(HubFixture.Make("TestChef", "restart_kitchen", i), TestTime.Token());
+        });
+        await WaitUntilAsync(() => first.DumplingsIn > count / 4, "a quarter taken");
+        await first.StopAsync();
+        await fixture.StartHubAsync(inPort, outPort);
+        await sending.WaitAsync(TestTime.Limit);
+        await sender.CompleteAsync(TestTime.Token());
+        await WaitUntilAsync(() => eaten.Count >= count, "everything eaten");
+
+        Assert.True(first.DumplingsIn < count, "the restart came too late to test anything");
+        var second = fixture.Hub.GetStatus();
+        Assert.True(second.Eaters.Single().Replayed > 0, "the kitchen did not get ahead of the eater: nothing was replayed");
+        Assert.Equal(Enumerable.Range(0, count), eaten.Select(n => n));
+        Assert.DoesNotContain(events, e => e.Kind == HubClientEventKind.DumplingsLost);
+        await StopAsync(eating);
+    }
+
+    [Fact]
     public async Task A_stopping_hub_delivers_what_it_took_to_an_eater_that_keeps_reading()
     {
         const int count = 500;
@@ -165,5 +299,31 @@ public class HubDeliveryTests
         await stopping;
         Assert.Equal(count, received);
         Assert.Equal(1001, close);
+    }
+
+    private static (List<int> Eaten, ConcurrentQueue<HubClientEventArgs> Events, (Task Task, CancellationTokenSource Stop) Eating) Collect(DumplingEater eater)
+    {
+        var eaten = new List<int>();
+        var events = new ConcurrentQueue<HubClientEventArgs>();
+        eater.Event += (_, e) => events.Enqueue(e);
+        var stop = new CancellationTokenSource(TestTime.Limit * 2);
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var d in eater.EatAsync(stop.Token))
+                    if (d.Chef != HubStatusReport.ChefName)
+                        lock (eaten) eaten.Add(d.PayloadElement.TryGetProperty("i", out var i) ? i.GetInt32() : d.PayloadElement.GetProperty("n").GetInt32());
+            }
+            catch (OperationCanceledException) { }
+        });
+        return (eaten, events, (task, stop));
+    }
+
+    private static async Task StopAsync((Task Task, CancellationTokenSource Stop) eating)
+    {
+        eating.Stop.Cancel();
+        await eating.Task.WaitAsync(TestTime.Limit);
+        eating.Stop.Dispose();
     }
 }
