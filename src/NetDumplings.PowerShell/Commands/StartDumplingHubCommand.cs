@@ -73,7 +73,7 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
     [Parameter]
     public EaterOverflowPolicy OverflowPolicy { get; set; } = EaterOverflowPolicy.Backpressure;
 
-    /// <summary><para type="description">With -OverflowPolicy Backpressure: seconds an eater may take nothing from its full queue, holding the kitchens back, before it is cut off with close 1008 (default 5). A stalled eater holds the others back for at most this long. Keep it below -KeepAlive.</para></summary>
+    /// <summary><para type="description">With -OverflowPolicy Backpressure: seconds an eater may take nothing from its full queue, holding the kitchens back, before it is cut off with close 1008 (default 5). A stalled eater holds the others back for at most this long. Keep it below the kitchens' own keepalive timeout (20 s): a held kitchen's pings go unanswered meanwhile.</para></summary>
     [Parameter]
     [ValidateRange(0.05, 3600)]
     public double SlowEaterTimeout { get; set; } = 5;

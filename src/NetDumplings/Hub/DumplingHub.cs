@@ -191,8 +191,9 @@ public sealed class DumplingHub : IAsyncDisposable
             var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
             {
                 IsServer = true,
-                KeepAliveInterval = Options.KeepAliveInterval,
-                KeepAliveTimeout = Options.KeepAliveTimeout,
+                // The sessions keep alive themselves (HubPeer.KeepAliveAsync): the WebSocket's own
+                // timeout waits for a pong that sits behind a held kitchen's unread dumplings.
+                KeepAliveInterval = Timeout.InfiniteTimeSpan,
             });
             peer = isKitchen ? new KitchenSession(this, socket, stream, remote) : new EaterSession(this, socket, stream, remote);
             if (!await peer.ReceiveAnnouncementAsync(_stopping.Token))

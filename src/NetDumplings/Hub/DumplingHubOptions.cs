@@ -48,7 +48,8 @@ public sealed record DumplingHubOptions
     /// <summary>
     /// With <see cref="EaterOverflowPolicy.Backpressure"/>: how long an eater may take nothing from its
     /// full queue (holding the kitchens back) before it is cut off with 1008, as nats-server's write
-    /// deadline. Keep it below the kitchens' keepalive timeout: a held kitchen is not read meanwhile.
+    /// deadline. Keep it below the kitchens' own keepalive timeout (20 s in ours and the original's): a
+    /// held kitchen's pings are not read, so not answered, meanwhile.
     /// </summary>
     public TimeSpan SlowEaterTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -212,8 +212,20 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
         _queue.Close();
     }
 
-    public override async Task RunAsync(CancellationToken cancel)
+    private long _lastWritten;
+
+    /// <summary>
+    /// An eater whose writes complete is reading (TCP took them); its pongs wait behind what it has
+    /// still to read. One that stops reading stops taking writes, and its silence counts from then.
+    /// </summary>
+    protected override bool ExcusedFromKeepAlive =>
+        Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastWritten)) < Hub.Options.KeepAliveTimeout;
+
+    public override Task RunAsync(CancellationToken cancel) => RunWithKeepAliveAsync(() => RunSessionAsync(cancel), cancel);
+
+    private async Task RunSessionAsync(CancellationToken cancel)
     {
+        Stream.BeforeSocketRead = Heard;
         var sender = SendLoopAsync(cancel);
         var receiver = ReceiveLoopAsync(cancel);
         await Task.WhenAny(sender, receiver);
@@ -235,9 +247,11 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
         {
             if (_notices)
             {
+                Volatile.Write(ref _sending, 1);
                 writes.Add(HubFrame.Notice(new HubNotice(HubNoticeKind.Hub, Sequence: _startAfter, HubId: Hub.InstanceId)));
                 await ReplayAsync(batch, writes, cancel);
                 if (writes.Count > 0) await WriteAsync(batch, writes, cancel);
+                Volatile.Write(ref _sending, 0);
             }
             while (await _queue.WaitAsync())
             {
@@ -308,6 +322,7 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
         }
         if (writes.Count == 0) return;
         await Stream.WriteFramesAsync(writes, static bytes => bytes, cancel);
+        Interlocked.Exchange(ref _lastWritten, Stopwatch.GetTimestamp());
         writes.Clear();
         Interlocked.Add(ref _sent, batch.Count);
         Hub.CountOut(batch.Count);
