@@ -9,7 +9,7 @@ internal enum Offered { Queued, Full, Parked }
 /// One eater's bounded queue of frames, limited in count and bytes. Enqueueing never blocks: when the
 /// queue is full the caller drops the oldest frames (counted), is told so (to disconnect the eater),
 /// or parks the frame behind the queue (backpressure): a parked frame moves in, in the order it was
-/// offered, as the sender makes room, and its kitchen waits for that (<see cref="Parked"/>). At most
+/// offered, as the sender makes room, and its kitchen waits for that (<see cref="Offered.Parked"/>). At most
 /// one frame per waiting kitchen is parked, so memory stays bounded. Only this eater's sender and the
 /// kitchens offering it frames take its lock, never for I/O, so eaters never wait on each other.
 /// </summary>
