@@ -30,6 +30,17 @@ Describe 'Get-DumplingHubStatus' {
         $s.Eaters[0].Name | Should -Be 'Get-DumplingHubStatus'
         $s.HubVersion | Should -BeLike 'NetDumplings *'
         $s.Uptime | Should -BeOfType ([TimeSpan])
+        # Flow control and replay (extensions).
+        $s.OverflowPolicy | Should -Be 'Backpressure'
+        $s.TotalKitchenHeldSeconds | Should -Be 0
+        $s.TotalEatersCutOff | Should -Be 0
+        $s.EatersCutOff.Count | Should -Be 0
+        $s.Kitchens[0].HeldSeconds | Should -Be 0
+        $s.Eaters[0].KitchensHeldSeconds | Should -Be 0
+        $s.Eaters[0].DumplingsReplayed | Should -Be 0
+        $s.HubId | Should -Match '^[0-9a-f]{32}$'
+        $s.LastDumplingSeq | Should -Be 1
+        $s.ReplayWindowDumplings | Should -Be 1
     }
 
     It 'streams status dumplings with -Watch until the pipeline stops it' {
@@ -45,6 +56,10 @@ Describe 'Get-DumplingHubStatus' {
         $text = Get-DumplingHubStatus -Hub $hub.Info.EaterHub | Out-String -Width 200
         $text | Should -Match 'Uptime'
         $text | Should -Match 'Kitchens'
+        $text | Should -Match 'Held\(s\)'
+        $s = Get-DumplingHubStatus -Hub $hub.Info.EaterHub
+        ($s.Kitchens | Out-String -Width 200) | Should -Match 'status_kitchen.*DNSLookupChef'
+        ($s.Eaters | Out-String -Width 200) | Should -Match 'Replayed'
     }
 
     It 'says when no status comes in time' {

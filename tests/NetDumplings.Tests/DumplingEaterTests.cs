@@ -69,7 +69,10 @@ public class DumplingEaterTests
         Assert.Equal(["ARPChef", "DNS*"], doc.RootElement.GetProperty("chefs").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(["edge?"], doc.RootElement.GetProperty("kitchens").EnumerateArray().Select(e => e.GetString()));
 
-        var plain = new DumplingEater(new DumplingEaterOptions { EaterName = "printereater" });
+        Assert.True(doc.RootElement.GetProperty("notices").GetBoolean()); // the notices extension, by default
+        Assert.False(doc.RootElement.TryGetProperty("resume_after", out _)); // nothing to resume before the first connection
+
+        var plain = new DumplingEater(new DumplingEaterOptions { EaterName = "printereater", Notices = false });
         Assert.Equal("{\"eater_name\":\"printereater\"}", System.Text.Encoding.UTF8.GetString(plain.Announcement()));
     }
 

@@ -448,6 +448,45 @@ public class HubStatusReportTests
         Assert.Equal(0, e.DumplingsDropped);
         Assert.StartsWith("NetDumplings", report.HubVersion);
         Assert.Equal(0, report.TotalInvalidDumplings);
+        // The flow-control and replay extensions.
+        Assert.Equal("Backpressure", report.OverflowPolicy);
+        Assert.Equal(0, report.TotalKitchenHeldSeconds);
+        Assert.Equal(0, report.TotalEatersCutOff);
+        Assert.Empty(report.EatersCutOff);
+        Assert.Equal(0, k.HeldSeconds);
+        Assert.Equal(0, e.KitchensHeldSeconds);
+        Assert.Equal(0, e.DumplingsReplayed);
+        Assert.Equal(0, e.DumplingsMissed);
+        Assert.Equal(hub.InstanceId, report.HubId);
+        Assert.Equal(1, report.LastDumplingSeq);
+        Assert.Equal(1, report.ReplayWindowDumplings);
+        Assert.True(report.ReplayWindowBytes > 0);
+    }
+
+    [Fact]
+    public void ReadsTheCutOffEatersAndHolds()
+    {
+        const string status = """
+            {"metadata":{"chef":"SystemStatusChef","kitchen":null,"creation_time":1515990765.5,"driver":"interval"},
+             "payload":{"total_dumplings_in":10,"total_dumplings_out":8,"server_uptime":3,"dumpling_kitchen_count":1,"dumpling_eater_count":1,
+               "dumpling_kitchens":[{"info_from_kitchen":{"kitchen_name":"k"},"info_from_hub":{"host":"127.0.0.1","port":1,"dumplings_received":10,"invalid_dumplings":0,"held_seconds":1.25}}],
+               "dumpling_eaters":[{"info_from_eater":{"eater_name":"e"},"info_from_hub":{"host":"127.0.0.1","port":2,"dumplings_sent":8,"dumplings_dropped":0,"queue_dumplings":0,"queue_bytes":0,"kitchens_held_seconds":0.5,"dumplings_replayed":3,"dumplings_missed":2}}],
+               "overflow_policy":"DropOldest","total_kitchen_held_seconds":1.25,"total_eaters_cut_off":1,
+               "eaters_cut_off":[{"eater_name":"slow","host":"10.0.0.2","port":4000,"time":1515990760.25,"reason":"too slow","kitchens_held_seconds":0.75}],
+               "hub_id":"abc","last_dumpling_seq":10,"replay_window_dumplings":10,"replay_window_bytes":1000}}
+            """;
+        var r = HubStatusReport.From(DumplingCodec.Parse(status));
+        Assert.Equal("DropOldest", r.OverflowPolicy);
+        Assert.Equal(1.25, r.TotalKitchenHeldSeconds);
+        Assert.Equal(1.25, r.Kitchens[0].HeldSeconds);
+        Assert.Equal(0.5, r.Eaters[0].KitchensHeldSeconds);
+        Assert.Equal(3, r.Eaters[0].DumplingsReplayed);
+        Assert.Equal(2, r.Eaters[0].DumplingsMissed);
+        Assert.Equal(1, r.TotalEatersCutOff);
+        var cut = Assert.Single(r.EatersCutOff);
+        Assert.Equal(("slow", "10.0.0.2", 4000, "too slow", 0.75), (cut.Name, cut.Host, cut.Port, cut.Reason, cut.KitchensHeldSeconds));
+        Assert.Equal(Dumpling.FromEpochSeconds(1515990760.25), cut.Time);
+        Assert.Equal(("abc", 10L, 10L, 1000L), (r.HubId, r.LastDumplingSeq, r.ReplayWindowDumplings, r.ReplayWindowBytes));
     }
 
     [Fact]
@@ -468,6 +507,11 @@ public class HubStatusReportTests
         Assert.Equal(50414, r.Eaters[0].Port);
         Assert.Null(r.HubVersion);
         Assert.Null(r.Eaters[0].DumplingsDropped);
+        Assert.Null(r.OverflowPolicy);
+        Assert.Null(r.TotalKitchenHeldSeconds);
+        Assert.Empty(r.EatersCutOff);
+        Assert.Null(r.Kitchens[0].HeldSeconds);
+        Assert.Null(r.Eaters[0].KitchensHeldSeconds);
     }
 
     [Fact]

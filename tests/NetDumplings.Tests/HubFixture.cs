@@ -13,17 +13,20 @@ internal sealed class HubFixture : IAsyncDisposable
     public int InPort { get; private set; }
     public int OutPort { get; private set; }
 
-    public static async Task<HubFixture> StartAsync()
+    public static async Task<HubFixture> StartAsync(DumplingHubOptions? options = null)
     {
-        var fixture = new HubFixture();
+        var fixture = new HubFixture { BaseOptions = options ?? new DumplingHubOptions() };
         await fixture.StartHubAsync(0, 0);
         return fixture;
     }
 
+    /// <summary>The options every hub this fixture starts has, beside its address and ports.</summary>
+    public DumplingHubOptions BaseOptions { get; init; } = new();
+
     /// <summary>Starts a hub; a restart passes the old ports so eaters find it where it was.</summary>
     public async Task StartHubAsync(int inPort, int outPort)
     {
-        Hub = new DumplingHub(new DumplingHubOptions { Address = "127.0.0.1", InPort = inPort, OutPort = outPort });
+        Hub = new DumplingHub(BaseOptions with { Address = "127.0.0.1", InPort = inPort, OutPort = outPort });
         Hub.Log += (_, e) => { lock (_log) _log.Add(e.Message); };
         await Hub.StartAsync();
         InPort = Hub.InEndPoint.Port;

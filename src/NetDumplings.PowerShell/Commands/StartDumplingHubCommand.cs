@@ -14,7 +14,7 @@ namespace NetDumplings.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Starts a dumpling hub: kitchens send dumplings to its in-port, eaters receive them from its out-port.</para>
-/// <para type="description">The hub speaks the wire protocol of the Python netdumplings, so nd-sniff kitchens and nd-print eaters work with it. It runs in the foreground until stopped (Ctrl+C), reporting connections and problems as nd-hub's log does; with -AsJob it runs as a job that Get-Job, Receive-Job and Stop-Job handle. It first outputs where it listens (use -InPort 0 -OutPort 0 to pick free ports). It listens on localhost unless told otherwise; on any other address it warns about each port left without a token (-KitchenToken, -EaterToken) and about plain ws:// (-CertificatePath serves wss://). Browser pages may connect only from -AllowedOrigin. It never forwards what would break the original Python eaters (nesting deeper than 500 levels, integers of more than 4300 digits, a duplicate metadata, chef or kitchen key), nor a kitchen's dumpling posing as its own status (chef SystemStatusChef with no kitchen): these are skipped and counted as invalid. A frame announcing more than -MaxMessageBytes is refused with 1009 as soon as its header arrives.</para>
+/// <para type="description">The hub speaks the wire protocol of the Python netdumplings, so nd-sniff kitchens and nd-print eaters work with it. Every eater that reads gets every dumpling (-OverflowPolicy Backpressure), and a Receive-Dumpling that loses its connection, or comes back to a restarted hub, resumes where it left off from the hub's replay window (-ReplayWindow). A stopping hub first sends its eaters what it already took (for up to 2 s), then closes everyone with 1001. It runs in the foreground until stopped (Ctrl+C), reporting connections and problems as nd-hub's log does; with -AsJob it runs as a job that Get-Job, Receive-Job and Stop-Job handle. It first outputs where it listens (use -InPort 0 -OutPort 0 to pick free ports). It listens on localhost unless told otherwise; on any other address it warns about each port left without a token (-KitchenToken, -EaterToken) and about plain ws:// (-CertificatePath serves wss://). Browser pages may connect only from -AllowedOrigin. It never forwards what would break the original Python eaters (nesting deeper than 500 levels, integers of more than 4300 digits, a duplicate metadata, chef or kitchen key), nor a kitchen's dumpling posing as its own status (chef SystemStatusChef with no kitchen): these are skipped and counted as invalid. A frame announcing more than -MaxMessageBytes is refused with 1009 as soon as its header arrives.</para>
 /// </summary>
 /// <example>
 ///   <code>Start-DumplingHub</code>
@@ -81,10 +81,20 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
     [Parameter]
     public EaterOverflowPolicy OverflowPolicy { get; set; } = EaterOverflowPolicy.Backpressure;
 
-    /// <summary><para type="description">With -OverflowPolicy Backpressure: seconds an eater may take nothing from its full queue, holding the kitchens back, before it is cut off with close 1008 (default 5). A stalled eater holds the others back for at most this long. Keep it below -KeepAlive.</para></summary>
+    /// <summary><para type="description">With -OverflowPolicy Backpressure: seconds an eater may take nothing from its full queue, holding the kitchens back, before it is cut off with close 1008 (default 5). A stalled eater holds the others back for at most this long. Keep it below the kitchens' own keepalive timeout (20 s): a held kitchen's pings go unanswered meanwhile.</para></summary>
     [Parameter]
     [ValidateRange(0.05, 3600)]
     public double SlowEaterTimeout { get; set; } = 5;
+
+    /// <summary><para type="description">Dumplings the hub keeps after sending them (default 10000), so that a Receive-Dumpling whose connection drops, or that comes back to a restarted hub, is first sent what it missed (it resumes after the last dumpling it got; nothing comes twice); what has left the window by then is reported to it as lost. 0 keeps none. Original eaters (nd-print) are never replayed to.</para></summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int ReplayWindow { get; set; } = 10_000;
+
+    /// <summary><para type="description">Bytes of dumplings the replay window keeps at most (default 16 MiB), beside the eaters' queues.</para></summary>
+    [Parameter]
+    [ValidateRange(0L, long.MaxValue)]
+    public long ReplayWindowBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary><para type="description">Seconds between keepalive pings, and to wait for their answer before closing a dead peer (default 20, as the original).</para></summary>
     [Parameter]
@@ -220,6 +230,8 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
                 EaterQueueBytes = Math.Max(EaterQueueBytes, MaxMessageBytes),
                 OverflowPolicy = OverflowPolicy,
                 SlowEaterTimeout = TimeSpan.FromSeconds(SlowEaterTimeout),
+                ReplayWindowDumplings = ReplayWindow,
+                ReplayWindowBytes = ReplayWindowBytes,
                 KeepAliveInterval = TimeSpan.FromSeconds(KeepAlive),
                 KeepAliveTimeout = TimeSpan.FromSeconds(KeepAlive),
                 AnnounceTimeout = TimeSpan.FromSeconds(AnnounceTimeout),

@@ -12,7 +12,10 @@ namespace NetDumplings.Client;
 /// since an original Python hub ignores the extension. Receiving, decoding and filtering run on a
 /// background task ahead of the consumer (bounded by <see cref="DumplingEaterOptions.ReadAhead"/>).
 /// A lost hub is reconnected with backoff (reported through <see cref="Event"/>); a malformed
-/// message is reported and skipped. Closing says why, as the original eaters do: 4101 when the
+/// message is reported and skipped. From a NetDumplings hub it asks for notices (an extension): what
+/// the hub dropped for it is reported as <see cref="HubClientEventKind.DumplingsLost"/>, and after a
+/// reconnect it resumes after the last dumpling it got, so what the hub's replay window still holds
+/// is not lost, and nothing comes twice. Closing says why, as the original eaters do: 4101 when the
 /// consumer stops, 4102 when <see cref="DumplingEaterOptions.Count"/> dumplings were eaten.
 /// </summary>
 public sealed class DumplingEater
@@ -36,6 +39,17 @@ public sealed class DumplingEater
 
     public DumplingEaterOptions Options => _options;
 
+    // Where this eater is in the hub's numbered stream (the notices extension); the pump's alone.
+    private string? _hubId;     // the hub instance the numbers belong to
+    private long _lastSeq;      // the last number this eater got (or was told it is past)
+    private long _nextSeq;      // the number the next numbered dumpling has; 0 when unknown
+
+    /// <summary>Dumplings the hub sent again that this eater already had (after a resume); skipped, never yielded.</summary>
+    public long Duplicates { get; private set; }
+
+    /// <summary>Dumplings the hub said it dropped for this eater, or no longer held when it resumed.</summary>
+    public long Lost { get; private set; }
+
     /// <summary>
     /// Connections, disconnections, reconnect attempts and malformed messages. Raised on the thread
     /// that is enumerating <see cref="EatAsync"/>, in order with the dumplings.
@@ -54,13 +68,18 @@ public sealed class DumplingEater
         NamePattern.MatchesAny(_chefs, dumpling.Chef) &&
         NamePattern.MatchesAny(_kitchens, dumpling.Kitchen);
 
-    /// <summary>The announcement sent after connecting: <c>{"eater_name": ..., "chefs": [...], "kitchens": [...]}</c>.</summary>
+    /// <summary>
+    /// The announcement sent after connecting: <c>{"eater_name": ..., "chefs": [...], "kitchens": [...],
+    /// "notices": true}</c>, and after a reconnect <c>"resume_after": {"hub_id": ..., "seq": n}</c>.
+    /// </summary>
     public byte[] Announcement() => new EaterAnnouncement(_options.EaterName)
     {
         // Our hub matches these (wildcards, case-insensitive) before sending; an original hub
         // ignores them, which is why the eater filters on its side as well.
         Chefs = _options.HubSideFilter ? _options.Chefs : [],
         Kitchens = _options.HubSideFilter ? _options.Kitchens : [],
+        Notices = _options.Notices,
+        ResumeAfter = _options.Notices && _options.Resume && _hubId is not null ? new EaterResumePoint(_hubId, _lastSeq) : null,
     }.ToUtf8Json();
 
     /// <summary>
@@ -106,6 +125,7 @@ public sealed class DumplingEater
     private async Task PumpAsync(ChannelWriter<object> queue, CancellationToken stop)
     {
         var connector = new HubConnector(_options, Announcement, "eater", e => queue.TryWrite(e));
+        (_hubId, _lastSeq, _nextSeq) = (null, 0, 0);
         HubConnection? connection = null;
         long matched = 0;
         try
@@ -145,16 +165,27 @@ public sealed class DumplingEater
                     continue;
                 }
 
+                if (_options.Notices && HubNotice.IsNotice(connection.Message.Span, out var notice))
+                {
+                    // A notice of a kind this version does not know is skipped.
+                    if (notice is { } known) await OnNoticeAsync(known, queue, stop).ConfigureAwait(false);
+                    continue;
+                }
+
                 // The dumpling keeps its bytes, so each message gets its own copy.
                 var bytes = connection.Message.ToArray();
                 if (!DumplingCodec.TryParse(bytes, out var dumpling, out var error))
                 {
+                    // The hub numbered it all the same (it forwards what has metadata.chef).
+                    if (_nextSeq != 0 && DumplingCodec.TryReadEnvelope(bytes, out var chef, out var kitchen, out _) && IsRepeat(chef, kitchen))
+                        continue;
                     await Report(queue, new HubClientEventArgs(HubClientEventKind.MalformedMessage, $"The hub sent a message that is not a dumpling: {error}.")
                     {
                         RawMessage = Shorten(bytes),
                     }, stop).ConfigureAwait(false);
                     continue;
                 }
+                if (IsRepeat(dumpling!.Chef, dumpling.Kitchen)) continue;
                 if (!Matches(dumpling!)) continue;
                 if (_options.DecodeText) _ = dumpling!.Json; // decoded here, off the consumer's thread
 
@@ -191,6 +222,52 @@ public sealed class DumplingEater
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    private ValueTask OnNoticeAsync(HubNotice notice, ChannelWriter<object> queue, CancellationToken stop)
+    {
+        switch (notice.Kind)
+        {
+            case HubNoticeKind.Hub:
+                // A new connection: the stream starts after this number (where we resumed, or from now).
+                (_hubId, _lastSeq, _nextSeq) = (notice.HubId, notice.Sequence, 0);
+                return ValueTask.CompletedTask;
+            case HubNoticeKind.Sequence:
+                // Everything before it that this eater wants has come: it is past those numbers.
+                _nextSeq = notice.Sequence;
+                _lastSeq = Math.Max(_lastSeq, notice.Sequence - 1);
+                return ValueTask.CompletedTask;
+            case HubNoticeKind.Dropped:
+                Lost += notice.Count;
+                return Report(queue, new HubClientEventArgs(HubClientEventKind.DumplingsLost,
+                    $"The hub at {_options.Hub} dropped {notice.Count:N0} dumplings for this eater: its queue there was full " +
+                    $"(the hub's overflow policy drops the oldest); {notice.Total:N0} on this connection so far.") { Count = notice.Count }, stop);
+            case HubNoticeKind.Missed:
+                Lost += notice.Count;
+                return Report(queue, new HubClientEventArgs(HubClientEventKind.DumplingsLost,
+                    $"Reconnected to the hub at {_options.Hub}, but {notice.Count:N0} dumplings it took meanwhile had already left its " +
+                    "replay window and are lost (fewer, if this eater's filters would have skipped some).") { Count = notice.Count }, stop);
+            default:
+                return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>
+    /// Numbers a dumpling from the hub's notices (the hub's status dumplings take none) and says
+    /// whether this eater already had it. Numbering comes before filtering: the hub counts every
+    /// dumpling it sends this eater.
+    /// </summary>
+    private bool IsRepeat(string? chef, string? kitchen)
+    {
+        if (_nextSeq == 0 || (kitchen is null && chef == HubStatusReport.ChefName)) return false;
+        var seq = _nextSeq++;
+        if (seq <= _lastSeq)
+        {
+            Duplicates++;
+            return true;
+        }
+        _lastSeq = seq;
+        return false;
     }
 
     private static ValueTask Report(ChannelWriter<object> queue, HubClientEventArgs report, CancellationToken stop) =>

@@ -30,6 +30,20 @@ public sealed record DumplingEaterOptions : HubClientOptions
     public bool HubSideFilter { get; init; } = true;
 
     /// <summary>
+    /// Ask a NetDumplings hub for its notices (an extension an original hub ignores): how many
+    /// dumplings it dropped for this eater, reported as <see cref="HubClientEventKind.DumplingsLost"/>,
+    /// and the numbers that make <see cref="Resume"/> work.
+    /// </summary>
+    public bool Notices { get; init; } = true;
+
+    /// <summary>
+    /// After a reconnect, ask the hub to send first what it still holds after the last dumpling this
+    /// eater got (with <see cref="Notices"/>); what it no longer holds is reported as lost. Nothing
+    /// comes twice.
+    /// </summary>
+    public bool Resume { get; init; } = true;
+
+    /// <summary>
     /// Dumplings decoded ahead of the consumer. When it is full the eater stops reading the socket,
     /// so a slow consumer slows the hub's sending to it (TCP) instead of losing anything here.
     /// </summary>

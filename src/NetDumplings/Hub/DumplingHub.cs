@@ -16,6 +16,8 @@ namespace NetDumplings.Hub;
 /// Each eater has a bounded queue, so a slow or stalled eater costs bounded memory. When one is full,
 /// the kitchens wait for it (backpressure, the default) until it makes room or misses its deadline
 /// and is cut off; or, as the user chooses, its oldest dumplings are dropped, or it is disconnected.
+/// Dumplings are numbered as they are taken and the latest kept in a bounded replay window, from which
+/// an eater of ours that reconnects is sent what it missed (an extension the original eaters never see).
 /// </summary>
 public sealed class DumplingHub : IAsyncDisposable
 {
@@ -23,6 +25,12 @@ public sealed class DumplingHub : IAsyncDisposable
     private readonly object _peersLock = new();
     private readonly HashSet<KitchenSession> _kitchens = [];
     private EaterSession[] _eaters = [];   // copy-on-write: Publish reads it without a lock
+    // Numbering a dumpling, keeping it in the window and queueing it for every eater happen under this
+    // lock, so each eater's queue is in number order (and a resuming eater's replay meets its live
+    // queue exactly) even with many kitchens. Held for queue operations only, never across a wait.
+    private readonly object _publishLock = new();
+    private long _sequence;
+    private readonly ReplayWindow _window;
     private readonly List<Task> _tasks = [];
     private TcpListener? _inListener;
     private TcpListener? _outListener;
@@ -36,9 +44,18 @@ public sealed class DumplingHub : IAsyncDisposable
     {
         Options = options ?? new DumplingHubOptions();
         Options.Validate();
+        _window = new ReplayWindow(Options.ReplayWindowDumplings, Options.ReplayWindowBytes);
     }
 
     public DumplingHubOptions Options { get; }
+
+    /// <summary>
+    /// This hub's instance: dumpling numbers mean something only within it. An eater resuming with
+    /// another instance's number (the hub restarted) is sent this hub's whole replay window.
+    /// </summary>
+    public string InstanceId { get; } = Guid.NewGuid().ToString("N");
+
+    internal ReplayWindow Window => _window;
 
     /// <summary>The kitchens' endpoint, as bound (the real port when 0 was asked for).</summary>
     public IPEndPoint InEndPoint => (IPEndPoint)(_inListener ?? throw NotStarted()).LocalEndpoint;
@@ -192,8 +209,9 @@ public sealed class DumplingHub : IAsyncDisposable
             var socket = WebSocket.CreateFromStream(frames, new WebSocketCreationOptions
             {
                 IsServer = true,
-                KeepAliveInterval = Options.KeepAliveInterval,
-                KeepAliveTimeout = Options.KeepAliveTimeout,
+                // The sessions keep alive themselves (HubPeer.KeepAliveAsync): the WebSocket's own
+                // timeout waits for a pong that sits behind a held kitchen's unread dumplings.
+                KeepAliveInterval = Timeout.InfiniteTimeSpan,
             });
             peer = isKitchen ? new KitchenSession(this, socket, frames, remote) : new EaterSession(this, socket, frames, remote);
             if (!await peer.ReceiveAnnouncementAsync(Options.AnnounceTimeout - accepted.Elapsed, _stopping.Token))
@@ -205,8 +223,7 @@ public sealed class DumplingHub : IAsyncDisposable
             }
             else
             {
-                var eater = (EaterSession)peer;
-                lock (_peersLock) _eaters = [.. _eaters, eater];
+                AdmitEater((EaterSession)peer);
             }
             Report(HubLogLevel.Information, $"Connected {peer}.");
             await peer.RunAsync(_stopping.Token);
@@ -434,42 +451,65 @@ public sealed class DumplingHub : IAsyncDisposable
     }
 
     /// <summary>
-    /// Queues a frame for every eater that wants it; <see cref="SignalEaters"/> sends them. Completes at
-    /// once unless an eater's queue is full under backpressure: then it completes when that eater has
-    /// made room or was cut off, and the kitchen reads nothing meanwhile (TCP pushes back to it).
+    /// Adds an eater to the fan-out. One that resumes is first sent the replay window after its resume
+    /// point (all of it when it comes from another instance of the hub); the rest start after the last
+    /// dumpling taken. Decided under the publish lock, so nothing falls between replay and live queue.
+    /// </summary>
+    private void AdmitEater(EaterSession eater)
+    {
+        lock (_publishLock)
+        {
+            var last = _sequence;
+            var after = eater.ResumePoint is { } resume
+                ? resume.HubId == InstanceId ? Math.Min(resume.Sequence, last) : 0
+                : last;
+            eater.StartAfter(after, last);
+            lock (_peersLock) _eaters = [.. _eaters, eater];
+        }
+    }
+
+    /// <summary>
+    /// Numbers a frame, keeps it in the replay window and queues it for every eater that wants it;
+    /// <see cref="SignalEaters"/> sends them. Completes at once unless an eater's queue is full under
+    /// backpressure: then it completes when that eater has taken the frame in or was cut off, and the
+    /// kitchen reads nothing meanwhile (TCP pushes back to it).
     /// </summary>
     internal ValueTask PublishAsync(HubFrame frame, KitchenSession kitchen, CancellationToken cancel)
     {
         Interlocked.Increment(ref _dumplingsIn);
-        var eaters = Volatile.Read(ref _eaters);
-        for (var i = 0; i < eaters.Length; i++)
-            if (eaters[i].Wants(frame) && !eaters[i].Offer(frame))
-                return HoldAsync(frame, eaters, i, kitchen, cancel);
-        return ValueTask.CompletedTask;
+        List<(EaterSession Eater, Task Moved)>? parked = null;
+        lock (_publishLock)
+        {
+            if (!frame.TakesNoNumber)
+            {
+                frame.Sequence = ++_sequence;
+                _window.Add(frame);
+            }
+            foreach (var eater in _eaters)
+                if (eater.Wants(frame) && eater.Offer(frame, out var moved) == Offered.Parked)
+                    (parked ??= []).Add((eater, moved));
+        }
+        return parked is null ? ValueTask.CompletedTask : HoldAsync(parked, kitchen, cancel);
     }
 
-    private async ValueTask HoldAsync(HubFrame frame, EaterSession[] eaters, int full, KitchenSession kitchen, CancellationToken cancel)
+    private async ValueTask HoldAsync(List<(EaterSession Eater, Task Moved)> parked, KitchenSession kitchen, CancellationToken cancel)
     {
-        for (var i = full; i < eaters.Length; i++)
+        // The full eaters' senders must run to make room (and the others' may have frames unsignalled).
+        SignalEaters();
+        foreach (var (eater, moved) in parked)
         {
-            var eater = eaters[i];
-            if (i > full && !eater.Wants(frame)) continue;
-            while (!eater.Offer(frame))
+            if (moved.IsCompleted) continue;
+            var start = kitchen.HoldStarted();
+            eater.HoldStarted(start);
+            try
             {
-                // The full eater's sender must run to make room (and the others' may have frames unsignalled).
-                SignalEaters();
-                var start = kitchen.HoldStarted();
-                eater.HoldStarted(start);
-                try
-                {
-                    await eater.WaitForRoomAsync(frame, cancel);
-                }
-                finally
-                {
-                    var held = kitchen.HoldEnded(start);
-                    eater.HoldEnded(start, held);
-                    Interlocked.Add(ref _heldTicks, held);
-                }
+                await eater.WaitForRoomAsync(moved, cancel);
+            }
+            finally
+            {
+                var held = kitchen.HoldEnded(start);
+                eater.HoldEnded(start, held);
+                Interlocked.Add(ref _heldTicks, held);
             }
         }
     }
@@ -533,12 +573,16 @@ public sealed class DumplingHub : IAsyncDisposable
             RefusedConnections: Interlocked.Read(ref _refused),
             DroppedDumplings: Interlocked.Read(ref _droppedByGoneEaters) + eaters.Sum(e => e.Dropped),
             Kitchens: kitchens.Select(k => new HubPeerStatus(k.Name, k.Remote, k.Announcement, k.Received, 0, 0, 0, k.Invalid) { HeldBack = k.HeldBack }).ToArray(),
-            Eaters: eaters.Select(e => new HubPeerStatus(e.Name, e.Remote, e.Announcement, e.Sent, e.Dropped, e.QueuedDumplings, e.QueuedBytes, 0) { HeldBack = e.HeldKitchens }).ToArray())
+            Eaters: eaters.Select(e => new HubPeerStatus(e.Name, e.Remote, e.Announcement, e.Sent, e.Dropped, e.QueuedDumplings, e.QueuedBytes, 0) { HeldBack = e.HeldKitchens, Replayed = e.Replayed, Missed = e.Missed }).ToArray())
         {
             OverflowPolicy = Options.OverflowPolicy,
             KitchensHeldBack = Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _heldTicks) + holding),
             EatersCutOff = Interlocked.Read(ref _cutOff),
             RecentCutOffs = cutOffs,
+            HubId = InstanceId,
+            LastSequence = Interlocked.Read(ref _sequence),
+            ReplayWindowDumplings = _window.Count,
+            ReplayWindowBytes = _window.Bytes,
         };
     }
 
@@ -571,8 +615,11 @@ public sealed class DumplingHub : IAsyncDisposable
             peers = [.. _kitchens, .. _eaters];
             kitchens = [.. _kitchens];
         }
-        // Kitchens first: stop taking their dumplings and say exactly what was taken, then close everyone.
+        // Kitchens first: stop taking their dumplings and say exactly what was taken; then let the eaters
+        // that read have what was taken (bounded), then close everyone.
         await Task.WhenAll(kitchens.Select(k => k.StopTakingAsync()));
+        var drainUntil = DateTime.UtcNow + Options.StopDrainTimeout;
+        await Task.WhenAll(peers.OfType<EaterSession>().Select(e => e.DrainAsync(drainUntil)));
         await Task.WhenAll(peers.Select(p => p.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "hub shutting down",
             lingerForPeer: p is KitchenSession ? TimeSpan.FromSeconds(1) : null)));
         _stopping.Cancel();

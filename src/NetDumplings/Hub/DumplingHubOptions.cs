@@ -49,9 +49,26 @@ public sealed record DumplingHubOptions
     /// <summary>
     /// With <see cref="EaterOverflowPolicy.Backpressure"/>: how long an eater may take nothing from its
     /// full queue (holding the kitchens back) before it is cut off with 1008, as nats-server's write
-    /// deadline. Keep it below the kitchens' keepalive timeout: a held kitchen is not read meanwhile.
+    /// deadline. Keep it below the kitchens' own keepalive timeout (20 s in ours and the original's): a
+    /// held kitchen's pings are not read, so not answered, meanwhile.
     /// </summary>
     public TimeSpan SlowEaterTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Dumplings the hub keeps after sending them, so that an eater of ours that reconnects (a network
+    /// blip, a hub restart) is sent what it missed; 0 keeps none. Costs at most
+    /// <see cref="ReplayWindowBytes"/> beyond the eaters' queues (the same bytes are shared).
+    /// </summary>
+    public int ReplayWindowDumplings { get; init; } = 10_000;
+
+    /// <summary>Bytes of dumplings the replay window keeps at most.</summary>
+    public long ReplayWindowBytes { get; init; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// How long a stopping hub waits for its eaters to be sent what it already took (and acknowledged to
+    /// kitchens) before it closes them with 1001; an eater that does not read is not waited for longer.
+    /// </summary>
+    public TimeSpan StopDrainTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Keepalive pings go out this often, in both directions' interest (the original: 20 s).</summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(20);
@@ -118,6 +135,9 @@ public sealed record DumplingHubOptions
         if (SlowEaterTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(SlowEaterTimeout), SlowEaterTimeout, "The slow eater timeout must be more than zero.");
         if (MaxEaterPatterns < 1) throw new ArgumentOutOfRangeException(nameof(MaxEaterPatterns), MaxEaterPatterns, "An eater must be allowed at least one name or wildcard.");
         if (MaxEaterPatternLength < 1) throw new ArgumentOutOfRangeException(nameof(MaxEaterPatternLength), MaxEaterPatternLength, "An eater's names or wildcards must be allowed at least one character.");
+        if (ReplayWindowDumplings < 0) throw new ArgumentOutOfRangeException(nameof(ReplayWindowDumplings), ReplayWindowDumplings, "The replay window cannot hold fewer than 0 dumplings.");
+        if (ReplayWindowBytes < 0) throw new ArgumentOutOfRangeException(nameof(ReplayWindowBytes), ReplayWindowBytes, "The replay window cannot hold fewer than 0 bytes.");
+        if (StopDrainTimeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(StopDrainTimeout), StopDrainTimeout, "The stop drain timeout cannot be negative.");
         if (MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "The hub must allow at least one connection.");
         if (MaxKitchenConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxKitchenConnections), MaxKitchenConnections, "The in-port must allow at least one connection.");
         if (MaxEaterConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxEaterConnections), MaxEaterConnections, "The out-port must allow at least one connection.");

@@ -2,20 +2,25 @@ using System.Diagnostics;
 
 namespace NetDumplings.Hub;
 
+/// <summary>What became of a frame offered to an eater's queue.</summary>
+internal enum Offered { Queued, Full, Parked }
+
 /// <summary>
 /// One eater's bounded queue of frames, limited in count and bytes. Enqueueing never blocks: when the
-/// queue is full the caller drops the oldest frames (counted), is told so (to disconnect the eater,
-/// or to wait for room with <see cref="WaitForRoomAsync"/>: backpressure). Only this eater's sender and
-/// the kitchens offering it frames take its lock, never for I/O, so eaters never wait on each other.
+/// queue is full the caller drops the oldest frames (counted), is told so (to disconnect the eater),
+/// or parks the frame behind the queue (backpressure): a parked frame moves in, in the order it was
+/// offered, as the sender makes room, and its kitchen waits for that (<see cref="Offered.Parked"/>). At most
+/// one frame per waiting kitchen is parked, so memory stays bounded. Only this eater's sender and the
+/// kitchens offering it frames take its lock, never for I/O, so eaters never wait on each other.
 /// </summary>
 internal sealed class EaterQueue(int maxCount, long maxBytes)
 {
     private readonly object _lock = new();
     private readonly Queue<HubFrame> _frames = new();
+    private readonly Queue<(HubFrame Frame, TaskCompletionSource Moved)> _parked = new();
     private long _bytes;
     private long _dropped;
     private TaskCompletionSource<bool>? _waiter;
-    private TaskCompletionSource? _room;
     private long _progressMark = Stopwatch.GetTimestamp();
     private bool _closed;
 
@@ -29,24 +34,42 @@ internal sealed class EaterQueue(int maxCount, long maxBytes)
     /// </summary>
     public long ProgressMark => Interlocked.Read(ref _progressMark);
 
+    /// <summary>Says the eater is making progress without taking from the queue (it is being sent its replay).</summary>
+    public void MarkProgress() => Interlocked.Exchange(ref _progressMark, Stopwatch.GetTimestamp());
+
     /// <summary>
-    /// Adds a frame without waking the sender (see <see cref="Signal"/>); false when the queue is full
-    /// and <paramref name="dropOldest"/> is off. A closed queue takes (and forgets) everything.
+    /// Adds a frame without waking the sender (see <see cref="Signal"/>). When the queue is full:
+    /// <paramref name="dropOldest"/> drops its oldest frames to make room, <paramref name="park"/> parks
+    /// the frame (<paramref name="moved"/> completes when it is in, or the queue closed); otherwise the
+    /// answer is <see cref="Offered.Full"/>. A closed queue takes (and forgets) everything.
     /// </summary>
-    public bool TryEnqueue(HubFrame frame, bool dropOldest)
+    public Offered TryEnqueue(HubFrame frame, bool dropOldest, bool park, out Task moved)
     {
+        moved = Task.CompletedTask;
         lock (_lock)
         {
-            if (_closed) return true;
+            if (_closed) return Offered.Queued;
+            // Behind frames already parked, whatever room there is: an eater gets frames in the order offered.
+            if (park && _parked.Count > 0)
+                return Park(frame, out moved);
             while (IsFull(frame))
             {
-                if (!dropOldest) return false;
+                if (park) return Park(frame, out moved);
+                if (!dropOldest) return Offered.Full;
                 _bytes -= _frames.Dequeue().Bytes.Length;
                 _dropped++;
             }
             Add(frame);
         }
-        return true;
+        return Offered.Queued;
+    }
+
+    private Offered Park(HubFrame frame, out Task moved)
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _parked.Enqueue((frame, tcs));
+        moved = tcs.Task;
+        return Offered.Parked;
     }
 
     /// <summary>Adds a frame past the limits: for the hub's own status dumplings, which must never wait.</summary>
@@ -66,20 +89,6 @@ internal sealed class EaterQueue(int maxCount, long maxBytes)
         if (_frames.Count == 0) Interlocked.Exchange(ref _progressMark, Stopwatch.GetTimestamp());
         _frames.Enqueue(frame);
         _bytes += frame.Bytes.Length;
-    }
-
-    /// <summary>
-    /// Completes when <paramref name="frame"/> may fit: the sender took frames, or the queue closed.
-    /// Checked under the lock that the sender drains under, so a drain cannot slip between a failed
-    /// <see cref="TryEnqueue"/> and this wait unnoticed.
-    /// </summary>
-    public Task WaitForRoomAsync(HubFrame frame)
-    {
-        lock (_lock)
-        {
-            if (_closed || !IsFull(frame)) return Task.CompletedTask;
-            return (_room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-        }
     }
 
     /// <summary>
@@ -110,10 +119,15 @@ internal sealed class EaterQueue(int maxCount, long maxBytes)
         }
     }
 
-    /// <summary>Moves frames (up to about <paramref name="maxBytes"/>) into <paramref name="batch"/>, making room.</summary>
-    public void DrainTo(List<HubFrame> batch, int maxBytes)
+    /// <summary>
+    /// Moves frames (up to about <paramref name="maxBytes"/>) into <paramref name="batch"/>, making room,
+    /// and lets parked frames in. Returns how many frames were dropped so far (for the eater's notice),
+    /// read under the same lock, so every drop it counts was of a frame older than this batch.
+    /// </summary>
+    public long DrainTo(List<HubFrame> batch, int maxBytes)
     {
-        TaskCompletionSource? room;
+        List<TaskCompletionSource>? moved = null;
+        long dropped;
         lock (_lock)
         {
             var taken = 0L;
@@ -124,31 +138,38 @@ internal sealed class EaterQueue(int maxCount, long maxBytes)
                 taken += frame.Bytes.Length;
                 batch.Add(frame);
             }
-            if (batch.Count == 0) return;
+            dropped = _dropped;
+            if (batch.Count == 0) return dropped;
             Interlocked.Exchange(ref _progressMark, Stopwatch.GetTimestamp());
-            room = _room;
-            _room = null;
+            while (_parked.Count > 0 && !IsFull(_parked.Peek().Frame))
+            {
+                var (frame, done) = _parked.Dequeue();
+                Add(frame);
+                (moved ??= []).Add(done);
+            }
         }
-        room?.TrySetResult();
+        if (moved is not null)
+            foreach (var done in moved) done.TrySetResult();
+        return dropped;
     }
 
     /// <summary>Closes the queue: what it still holds is dropped (and counted), and everyone waiting on it wakes.</summary>
     public void Close()
     {
         TaskCompletionSource<bool>? wake;
-        TaskCompletionSource? room;
+        List<TaskCompletionSource> parked;
         lock (_lock)
         {
-            if (!_closed) _dropped += _frames.Count;
+            if (!_closed) _dropped += _frames.Count + _parked.Count;
             _closed = true;
             _frames.Clear();
             _bytes = 0;
+            parked = [.. _parked.Select(p => p.Moved)];
+            _parked.Clear();
             wake = _waiter;
             _waiter = null;
-            room = _room;
-            _room = null;
         }
         wake?.TrySetResult(false);
-        room?.TrySetResult();
+        foreach (var done in parked) done.TrySetResult();
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
 
+using NetDumplings.Protocol;
 using NetDumplings.WebSockets;
 
 namespace NetDumplings.Hub;
@@ -11,7 +12,10 @@ namespace NetDumplings.Hub;
 /// An eater on the out-port: a bounded queue of frames and a sender that drains it in bursts. Its
 /// announcement may carry the filter extension (<c>chefs</c>, <c>kitchens</c>: names or wildcards).
 /// When its queue is full the hub's overflow policy applies: hold the kitchens back until it makes
-/// room or misses its deadline (the default), drop its oldest frames, or disconnect it.
+/// room or misses its deadline (the default), drop its oldest frames, or disconnect it. An eater that
+/// asks for notices (an extension) is told the hub's instance and the dumplings' numbers, what was
+/// dropped for it, and, when it resumes after a reconnect, is first sent what it missed from the
+/// hub's replay window.
 /// </summary>
 internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStream stream, IPEndPoint remote)
     : HubPeer(hub, socket, stream, remote)
@@ -21,6 +25,14 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
     private EaterFilter? _chefs;
     private EaterFilter? _kitchens;
     private long _sent;
+    private bool _notices;
+    private EaterResumePoint? _resume;
+    private long _startAfter;            // the number this eater's stream starts after
+    private long _replayNext, _replayLast; // numbers still to send from the replay window (none when next > last)
+    private long _replayed, _missed;
+    private long _expect;                 // the number the eater takes its next numbered dumpling to have (0: unknown)
+    private long _reportedDropped;
+    private int _sending;                 // 1 while the sender holds frames it took and has not written
     private readonly object _holdLock = new();
     private long _heldTicks, _holders, _holdStarts;
     private int _cutOff;
@@ -34,6 +46,26 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
     public long Dropped => _queue.Dropped;
     public int QueuedDumplings => _queue.Count;
     public long QueuedBytes => _queue.Bytes;
+    public long Replayed => Interlocked.Read(ref _replayed);
+    public long Missed => Interlocked.Read(ref _missed);
+
+    /// <summary>The eater asked for notices (an extension; the original eaters never do).</summary>
+    public bool WantsNotices => _notices;
+
+    /// <summary>Where the eater asked to resume (it asked for notices too); null for a fresh start.</summary>
+    public EaterResumePoint? ResumePoint => _resume;
+
+    /// <summary>
+    /// Where this eater's stream starts: after dumpling number <paramref name="startAfter"/>, those up to
+    /// <paramref name="replayLast"/> coming from the replay window. Set by the hub as it admits the
+    /// eater, under the lock it numbers dumplings under, so replay and live frames neither overlap nor gap.
+    /// </summary>
+    internal void StartAfter(long startAfter, long replayLast)
+    {
+        _startAfter = startAfter;
+        _replayNext = startAfter + 1;
+        _replayLast = replayLast;
+    }
 
     /// <summary>How long kitchens waited for this eater to make room (summed over kitchens), the current waits included.</summary>
     public TimeSpan HeldKitchens
@@ -79,6 +111,8 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
     {
         _chefs = EaterFilter.Read(announcement, "chefs", Hub.Options, out var problem);
         if (problem is null) _kitchens = EaterFilter.Read(announcement, "kitchens", Hub.Options, out problem);
+        _notices = EaterAnnouncement.ReadNotices(announcement);
+        if (_notices) _resume = EaterAnnouncement.ReadResumeAfter(announcement);
         return problem;
     }
 
@@ -90,24 +124,26 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
     public void Signal() => _queue.Signal();
 
     /// <summary>
-    /// Queues a frame, applying the overflow policy when the queue is full. Never blocks; false only
-    /// under <see cref="EaterOverflowPolicy.Backpressure"/>, when the caller must wait for room
-    /// (<see cref="WaitForRoomAsync"/>) and offer again.
+    /// Queues a frame, applying the overflow policy when the queue is full. Never blocks; under
+    /// <see cref="EaterOverflowPolicy.Backpressure"/> a frame that does not fit is parked behind the
+    /// queue (<see cref="Offered.Parked"/>), and the caller waits for <paramref name="moved"/> with
+    /// <see cref="WaitForRoomAsync"/> before it offers anything more.
     /// </summary>
-    public bool Offer(HubFrame frame)
+    public Offered Offer(HubFrame frame, out Task moved)
     {
         var policy = Hub.Options.OverflowPolicy;
-        if (_queue.TryEnqueue(frame, dropOldest: policy == EaterOverflowPolicy.DropOldest)) return true;
-        if (policy == EaterOverflowPolicy.Backpressure) return false;
+        var offered = _queue.TryEnqueue(frame, dropOldest: policy == EaterOverflowPolicy.DropOldest,
+            park: policy == EaterOverflowPolicy.Backpressure, out moved);
+        if (offered != Offered.Full) return offered;
         CutOffFull();
-        return true;
+        return Offered.Queued;
     }
 
     /// <summary>Queues one of the hub's status dumplings: never waits, whatever the policy.</summary>
     public void OfferStatus(HubFrame frame)
     {
         var policy = Hub.Options.OverflowPolicy;
-        if (_queue.TryEnqueue(frame, dropOldest: policy == EaterOverflowPolicy.DropOldest)) return;
+        if (_queue.TryEnqueue(frame, dropOldest: policy == EaterOverflowPolicy.DropOldest, park: false, out _) == Offered.Queued) return;
         if (policy == EaterOverflowPolicy.Disconnect) CutOffFull();
         // Backpressure: past the limits by one small frame, for at most the deadline (then the eater is cut off).
         else if (IsStalled) CutOffStalled();
@@ -115,28 +151,40 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
     }
 
     /// <summary>
-    /// Waits until <paramref name="frame"/> may fit in the queue. An eater that takes nothing from its
-    /// full queue for <see cref="DumplingHubOptions.SlowEaterTimeout"/> is cut off instead, so a stalled
+    /// Waits until a parked frame has moved into the queue. An eater that takes nothing from its full
+    /// queue for <see cref="DumplingHubOptions.SlowEaterTimeout"/> is cut off instead, so a stalled
     /// eater holds the kitchens back for at most that long.
     /// </summary>
-    public async Task WaitForRoomAsync(HubFrame frame, CancellationToken cancel)
+    public async Task WaitForRoomAsync(Task moved, CancellationToken cancel)
     {
-        while (true)
+        while (!moved.IsCompleted)
         {
-            var room = _queue.WaitForRoomAsync(frame);
-            if (room.IsCompleted) return;
             var left = Hub.Options.SlowEaterTimeout - Stopwatch.GetElapsedTime(_queue.ProgressMark);
             if (left <= TimeSpan.Zero)
             {
-                CutOffStalled();
+                CutOffStalled(); // closes the queue, which lets the parked frame go
                 return;
             }
             try
             {
-                await room.WaitAsync(left, cancel);
+                await moved.WaitAsync(left, cancel);
                 return;
             }
-            catch (TimeoutException) { } // look again: the eater may have made room just now
+            catch (TimeoutException) { } // look again: the eater may have made progress just now
+        }
+    }
+
+    /// <summary>
+    /// For a stopping hub: waits (until <paramref name="deadline"/>) for the sender to write what this
+    /// eater's queue and replay still hold, so what the hub took reaches an eater that keeps reading.
+    /// </summary>
+    public async Task DrainAsync(DateTime deadline)
+    {
+        while (DateTime.UtcNow < deadline && Socket.State == WebSocketState.Open && Volatile.Read(ref _cutOff) == 0 &&
+               (_queue.Count > 0 || Volatile.Read(ref _sending) == 1 || Volatile.Read(ref _replayNext) <= _replayLast))
+        {
+            _queue.Signal(); // frames a stopped kitchen queued but never signalled
+            await Task.Delay(5);
         }
     }
 
@@ -164,8 +212,20 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
         _queue.Close();
     }
 
-    public override async Task RunAsync(CancellationToken cancel)
+    private long _lastWritten;
+
+    /// <summary>
+    /// An eater whose writes complete is reading (TCP took them); its pongs wait behind what it has
+    /// still to read. One that stops reading stops taking writes, and its silence counts from then.
+    /// </summary>
+    protected override bool ExcusedFromKeepAlive =>
+        Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastWritten)) < Hub.Options.KeepAliveTimeout;
+
+    public override Task RunAsync(CancellationToken cancel) => RunWithKeepAliveAsync(() => RunSessionAsync(cancel), cancel);
+
+    private async Task RunSessionAsync(CancellationToken cancel)
     {
+        Stream.BeforeSocketRead = Heard;
         var sender = SendLoopAsync(cancel);
         var receiver = ReceiveLoopAsync(cancel);
         await Task.WhenAny(sender, receiver);
@@ -182,20 +242,90 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
     private async Task SendLoopAsync(CancellationToken cancel)
     {
         var batch = new List<HubFrame>(64);
+        var writes = new List<byte[]>(80);
         try
         {
+            if (_notices)
+            {
+                Volatile.Write(ref _sending, 1);
+                writes.Add(HubFrame.Notice(new HubNotice(HubNoticeKind.Hub, Sequence: _startAfter, HubId: Hub.InstanceId)));
+                await ReplayAsync(batch, writes, cancel);
+                if (writes.Count > 0) await WriteAsync(batch, writes, cancel);
+                Volatile.Write(ref _sending, 0);
+            }
             while (await _queue.WaitAsync())
             {
                 batch.Clear();
-                _queue.DrainTo(batch, BatchBytes);
-                if (batch.Count == 0) continue;
+                Volatile.Write(ref _sending, 1);
+                var dropped = _queue.DrainTo(batch, BatchBytes);
+                if (batch.Count == 0)
+                {
+                    Volatile.Write(ref _sending, 0);
+                    continue;
+                }
                 if (Socket.State != WebSocketState.Open) return;
-                await Stream.WriteFramesAsync(batch, static f => f.Bytes, cancel);
-                Interlocked.Add(ref _sent, batch.Count);
-                Hub.CountOut(batch.Count);
+                // Under DropOldest: say how many were dropped before the dumplings that follow them.
+                if (_notices && dropped > _reportedDropped)
+                {
+                    writes.Add(HubFrame.Notice(new HubNotice(HubNoticeKind.Dropped, Count: dropped - _reportedDropped, Total: dropped)));
+                    _reportedDropped = dropped;
+                }
+                await WriteAsync(batch, writes, cancel);
+                Volatile.Write(ref _sending, 0);
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException) { }
+    }
+
+    /// <summary>
+    /// Sends a resuming eater what the replay window holds after its resume point (live dumplings
+    /// meanwhile wait in its queue, numbered after the replay), telling it how many had already left.
+    /// </summary>
+    private async Task ReplayAsync(List<HubFrame> batch, List<byte[]> writes, CancellationToken cancel)
+    {
+        var next = _replayNext;
+        while (next <= _replayLast)
+        {
+            batch.Clear();
+            Hub.Window.CopyRange(ref next, _replayLast, BatchBytes, Wants, batch, out var missed);
+            if (missed > 0)
+            {
+                Interlocked.Add(ref _missed, missed);
+                writes.Add(HubFrame.Notice(new HubNotice(HubNoticeKind.Missed, Count: missed)));
+                Hub.Report(HubLogLevel.Warning, $"{this} resumed after dumpling {_startAfter}, but {missed} dumplings after it had left the replay window; it is told so.");
+            }
+            Interlocked.Add(ref _replayed, batch.Count);
+            await WriteAsync(batch, writes, cancel);
+            Volatile.Write(ref _replayNext, next);
+            // Replaying is progress: the kitchens waiting on this eater's queue meanwhile must not cut it off.
+            _queue.MarkProgress();
+        }
+        Volatile.Write(ref _replayNext, next);
+        batch.Clear();
+    }
+
+    /// <summary>
+    /// Writes a batch in one burst after the notices already in <paramref name="writes"/>. An eater that
+    /// asked for notices is told a dumpling's number wherever it is not the one after the last
+    /// (its filters skipped some, or some were dropped), so it always knows the last one it got.
+    /// </summary>
+    private async Task WriteAsync(List<HubFrame> batch, List<byte[]> writes, CancellationToken cancel)
+    {
+        foreach (var frame in batch)
+        {
+            if (_notices && frame.Sequence != 0)
+            {
+                if (frame.Sequence != _expect) writes.Add(HubFrame.Notice(new HubNotice(HubNoticeKind.Sequence, Sequence: frame.Sequence)));
+                _expect = frame.Sequence + 1;
+            }
+            writes.Add(frame.Bytes);
+        }
+        if (writes.Count == 0) return;
+        await Stream.WriteFramesAsync(writes, static bytes => bytes, cancel);
+        Interlocked.Exchange(ref _lastWritten, Stopwatch.GetTimestamp());
+        writes.Clear();
+        Interlocked.Add(ref _sent, batch.Count);
+        Hub.CountOut(batch.Count);
     }
 
     private async Task ReceiveLoopAsync(CancellationToken cancel)

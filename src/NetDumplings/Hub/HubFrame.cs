@@ -22,6 +22,21 @@ internal sealed class HubFrame
     public string? Chef { get; }
     public string? Kitchen { get; }
 
+    /// <summary>
+    /// The dumpling's number in this hub's stream (from 1, set as it is published); 0 for the hub's own
+    /// status dumplings, which are never replayed and take no number.
+    /// </summary>
+    public long Sequence { get; set; }
+
+    /// <summary>
+    /// Looks like one of the hub's own status dumplings (chef SystemStatusChef, no kitchen). An eater
+    /// cannot tell a kitchen's look-alike from the real one, so such a dumpling takes no number either.
+    /// </summary>
+    public bool TakesNoNumber => Kitchen is null && Chef == HubStatus.ChefName;
+
     public static HubFrame Create(ReadOnlySpan<byte> message, bool binary, string? chef, string? kitchen) =>
         new(WebSocketFrames.ServerFrame(message, binary), chef, kitchen);
+
+    /// <summary>A frame the hub writes to one eater only (a notice), never queued or numbered.</summary>
+    public static byte[] Notice(Protocol.HubNotice notice) => WebSocketFrames.ServerFrame(notice.ToUtf8Json(), binary: false);
 }

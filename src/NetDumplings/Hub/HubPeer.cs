@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
@@ -171,4 +172,68 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
 
     /// <summary>Runs the session until the peer goes, the hub stops or the session ends it.</summary>
     public abstract Task RunAsync(CancellationToken cancel);
+
+    private static readonly byte[] PingFrame = [0x89, 0x00]; // a server's empty ping (RFC 6455)
+    private long _lastHeard = Stopwatch.GetTimestamp();
+
+    /// <summary>The peer's input was used up: it sent something (a pong, a message). Wired to the stream's read hook.</summary>
+    protected void Heard() => Interlocked.Exchange(ref _lastHeard, Stopwatch.GetTimestamp());
+
+    /// <summary>
+    /// True while silence proves nothing: a kitchen the hub is not reading (held back), whose pongs wait
+    /// behind its dumplings; an eater that is reading what the hub writes, whose pongs wait behind them.
+    /// </summary>
+    protected virtual bool ExcusedFromKeepAlive => false;
+
+    /// <summary>
+    /// Runs <paramref name="run"/> with the hub's keepalive: a ping every KeepAliveInterval, and the
+    /// peer aborted when nothing was heard from it for KeepAliveInterval + KeepAliveTimeout while it had
+    /// no excuse. Any input counts as an answer, not just the pong, which may be queued behind the input.
+    /// </summary>
+    protected async Task RunWithKeepAliveAsync(Func<Task> run, CancellationToken cancel)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var keepAlive = KeepAliveAsync(stop.Token);
+        try
+        {
+            await run();
+        }
+        finally
+        {
+            stop.Cancel();
+            await keepAlive;
+        }
+    }
+
+    private async Task KeepAliveAsync(CancellationToken stop)
+    {
+        var (interval, timeout) = (Hub.Options.KeepAliveInterval, Hub.Options.KeepAliveTimeout);
+        if (interval <= TimeSpan.Zero || interval == Timeout.InfiniteTimeSpan) return;
+        var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, Math.Min(interval.Ticks, timeout.Ticks) / 4));
+        var lastPing = Stopwatch.GetTimestamp();
+        var ping = Task.CompletedTask;
+        try
+        {
+            using var timer = new PeriodicTimer(tick);
+            while (await timer.WaitForNextTickAsync(stop) && Socket.State == WebSocketState.Open)
+            {
+                if (ExcusedFromKeepAlive) Heard(); // the silence counts from when the excuse ends
+                if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastHeard)) > interval + timeout)
+                {
+                    Hub.Report(HubLogLevel.Warning, $"Closed {this}: nothing heard from it for {(interval + timeout).TotalSeconds:0.###} s (keepalive).");
+                    Socket.Abort();
+                    return;
+                }
+                // One ping at a time: behind a stalled eater's write, the next one would only queue up.
+                if (ping.IsCompleted && Stopwatch.GetElapsedTime(lastPing) >= interval)
+                {
+                    lastPing = Stopwatch.GetTimestamp();
+                    ping = Stream.WriteAsync(PingFrame, stop).AsTask();
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
+        try { await ping; }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException) { }
+    }
 }

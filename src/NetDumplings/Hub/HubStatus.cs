@@ -13,6 +13,12 @@ public sealed record HubPeerStatus(
 {
     /// <summary>A kitchen: how long the hub held it back for full eaters. An eater: how long kitchens waited for it.</summary>
     public TimeSpan HeldBack { get; init; }
+
+    /// <summary>An eater: dumplings it was sent from the replay window when it resumed.</summary>
+    public long Replayed { get; init; }
+
+    /// <summary>An eater: dumplings after its resume point that had left the replay window (it was told).</summary>
+    public long Missed { get; init; }
 }
 
 /// <summary>An eater the hub cut off for reading too slowly, and how long kitchens had waited for it.</summary>
@@ -33,6 +39,16 @@ public sealed record HubStatusSnapshot(
 
     /// <summary>The latest eaters cut off (a few), oldest first.</summary>
     public IReadOnlyList<HubCutOffEater> RecentCutOffs { get; init; } = [];
+
+    /// <summary>The hub's instance (see <see cref="DumplingHub.InstanceId"/>).</summary>
+    public string HubId { get; init; } = "";
+
+    /// <summary>The number of the last dumpling taken (0 before the first).</summary>
+    public long LastSequence { get; init; }
+
+    /// <summary>Dumplings and bytes the replay window holds now.</summary>
+    public int ReplayWindowDumplings { get; init; }
+    public long ReplayWindowBytes { get; init; }
 }
 
 /// <summary>The payload of the hub's SystemStatusChef dumpling: every key of the original, plus ours beside them.</summary>
@@ -81,6 +97,10 @@ internal static class HubStatus
             w.WriteEndArray();
             if (omittedKitchens > 0) w.WriteNumber("dumpling_kitchens_omitted", omittedKitchens);
             if (omittedEaters > 0) w.WriteNumber("dumpling_eaters_omitted", omittedEaters);
+            w.WriteString("hub_id", s.HubId);
+            w.WriteNumber("last_dumpling_seq", s.LastSequence);
+            w.WriteNumber("replay_window_dumplings", s.ReplayWindowDumplings);
+            w.WriteNumber("replay_window_bytes", s.ReplayWindowBytes);
             w.WriteEndObject();
         }
         return new RawJsonPayload(buffer.WrittenMemory);
@@ -179,6 +199,8 @@ internal static class HubStatus
             w.WriteNumber("queue_dumplings", peer.QueuedDumplings);
             w.WriteNumber("queue_bytes", peer.QueuedBytes);
             w.WriteNumber("kitchens_held_seconds", Seconds(peer.HeldBack));
+            w.WriteNumber("dumplings_replayed", peer.Replayed);
+            w.WriteNumber("dumplings_missed", peer.Missed);
         }
         else
         {

@@ -66,14 +66,18 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
         return held;
     }
 
-    public override async Task RunAsync(CancellationToken cancel)
+    protected override bool ExcusedFromKeepAlive => HoldingNowTicks > 0;
+
+    public override Task RunAsync(CancellationToken cancel) => RunWithKeepAliveAsync(() => RunSessionAsync(cancel), cancel);
+
+    private async Task RunSessionAsync(CancellationToken cancel)
     {
         var acknowledging = WantsAcknowledgements;
         // The first acknowledgement says at once that this hub acknowledges (and is the right port).
         if (acknowledging) Acknowledge();
         // Dumplings are queued as they are read and the eaters woken once this kitchen's input is used
         // up; an acknowledgement then says how many were taken, so the kitchen knows what to resend.
-        Stream.BeforeSocketRead = acknowledging ? OnInputUsedUp : Hub.SignalEaters;
+        Stream.BeforeSocketRead = acknowledging ? OnInputUsedUp : OnInputUsedUpUnacknowledged;
         try
         {
             await ForwardAsync(cancel);
@@ -120,8 +124,15 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
 
     private void OnInputUsedUp()
     {
+        Heard();
         Hub.SignalEaters();
         Acknowledge();
+    }
+
+    private void OnInputUsedUpUnacknowledged()
+    {
+        Heard();
+        Hub.SignalEaters();
     }
 
     /// <summary>

@@ -5,11 +5,28 @@ namespace NetDumplings.Protocol;
 /// <summary>A kitchen as a hub's status dumpling describes it.</summary>
 public sealed record HubStatusKitchen(
     string? Name, string? Interface, string? Filter, IReadOnlyList<string> Chefs, double? PokeInterval,
-    string? Host, int? Port, long? DumplingsReceived, long? InvalidDumplings);
+    string? Host, int? Port, long? DumplingsReceived, long? InvalidDumplings)
+{
+    /// <summary>Seconds the hub held this kitchen back (did not read it) for full eaters.</summary>
+    public double? HeldSeconds { get; init; }
+}
 
 /// <summary>An eater as a hub's status dumpling describes it.</summary>
 public sealed record HubStatusEater(
-    string? Name, string? Host, int? Port, long? DumplingsSent, long? DumplingsDropped, long? QueueDumplings, long? QueueBytes);
+    string? Name, string? Host, int? Port, long? DumplingsSent, long? DumplingsDropped, long? QueueDumplings, long? QueueBytes)
+{
+    /// <summary>Seconds kitchens waited for this eater to make room (summed over kitchens).</summary>
+    public double? KitchensHeldSeconds { get; init; }
+
+    /// <summary>Dumplings it was sent from the hub's replay window when it resumed after a reconnect.</summary>
+    public long? DumplingsReplayed { get; init; }
+
+    /// <summary>Dumplings after its resume point that had left the replay window (it was told).</summary>
+    public long? DumplingsMissed { get; init; }
+}
+
+/// <summary>An eater the hub cut off for reading too slowly, as its status dumpling lists it.</summary>
+public sealed record HubStatusCutOffEater(string? Name, string? Host, int? Port, DateTimeOffset? Time, string? Reason, double? KitchensHeldSeconds);
 
 /// <summary>
 /// A hub's SystemStatusChef dumpling, read into typed fields (the nd-hubdetails job). Works for the
@@ -21,6 +38,28 @@ public sealed record HubStatusReport(
     string? HubVersion, long? TotalDumplingsDropped, long? TotalInvalidDumplings, long? TotalRefusedConnections)
 {
     public const string ChefName = "SystemStatusChef";
+
+    /// <summary>What the hub does when an eater's queue is full (Backpressure, DropOldest or Disconnect).</summary>
+    public string? OverflowPolicy { get; init; }
+
+    /// <summary>Seconds kitchens were held back for full eaters, summed over kitchens.</summary>
+    public double? TotalKitchenHeldSeconds { get; init; }
+
+    /// <summary>Eaters cut off for reading too slowly since the hub started.</summary>
+    public long? TotalEatersCutOff { get; init; }
+
+    /// <summary>The latest eaters cut off (a few), oldest first.</summary>
+    public IReadOnlyList<HubStatusCutOffEater> EatersCutOff { get; init; } = [];
+
+    /// <summary>The hub's instance: a restarted hub has a new one (resuming eaters are then sent its whole replay window).</summary>
+    public string? HubId { get; init; }
+
+    /// <summary>The number of the last dumpling the hub took.</summary>
+    public long? LastDumplingSeq { get; init; }
+
+    /// <summary>Dumplings and bytes the hub's replay window holds now.</summary>
+    public long? ReplayWindowDumplings { get; init; }
+    public long? ReplayWindowBytes { get; init; }
 
     /// <summary>True for a hub's status dumpling (chef SystemStatusChef, no kitchen).</summary>
     public static bool IsStatus(Dumpling dumpling) => dumpling.Chef == ChefName && dumpling.Kitchen is null;
@@ -47,7 +86,17 @@ public sealed record HubStatusReport(
                 String(p, "hub_version"),
                 Long(p, "total_dumplings_dropped"),
                 Long(p, "total_invalid_dumplings"),
-                Long(p, "total_refused_connections"));
+                Long(p, "total_refused_connections"))
+            {
+                OverflowPolicy = String(p, "overflow_policy"),
+                TotalKitchenHeldSeconds = Double(p, "total_kitchen_held_seconds"),
+                TotalEatersCutOff = Long(p, "total_eaters_cut_off"),
+                EatersCutOff = Items(p, "eaters_cut_off").Select(CutOff).ToArray(),
+                HubId = String(p, "hub_id"),
+                LastDumplingSeq = Long(p, "last_dumpling_seq"),
+                ReplayWindowDumplings = Long(p, "replay_window_dumplings"),
+                ReplayWindowBytes = Long(p, "replay_window_bytes"),
+            };
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
         {
@@ -63,15 +112,27 @@ public sealed record HubStatusReport(
             ? c.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToArray()
             : [];
         return new HubStatusKitchen(String(info, "kitchen_name"), String(info, "interface"), String(info, "filter"), chefs,
-            Double(info, "poke_interval"), String(hub, "host"), (int?)Long(hub, "port"), Long(hub, "dumplings_received"), Long(hub, "invalid_dumplings"));
+            Double(info, "poke_interval"), String(hub, "host"), (int?)Long(hub, "port"), Long(hub, "dumplings_received"), Long(hub, "invalid_dumplings"))
+        {
+            HeldSeconds = Double(hub, "held_seconds"),
+        };
     }
+
+    private static HubStatusCutOffEater CutOff(JsonElement c) =>
+        new(String(c, "eater_name"), String(c, "host"), (int?)Long(c, "port"),
+            Double(c, "time") is { } t ? Dumpling.FromEpochSeconds(t) : null, String(c, "reason"), Double(c, "kitchens_held_seconds"));
 
     private static HubStatusEater Eater(JsonElement e)
     {
         var info = Child(e, "info_from_eater");
         var hub = Child(e, "info_from_hub");
         return new HubStatusEater(String(info, "eater_name"), String(hub, "host"), (int?)Long(hub, "port"),
-            Long(hub, "dumplings_sent"), Long(hub, "dumplings_dropped"), Long(hub, "queue_dumplings"), Long(hub, "queue_bytes"));
+            Long(hub, "dumplings_sent"), Long(hub, "dumplings_dropped"), Long(hub, "queue_dumplings"), Long(hub, "queue_bytes"))
+        {
+            KitchensHeldSeconds = Double(hub, "kitchens_held_seconds"),
+            DumplingsReplayed = Long(hub, "dumplings_replayed"),
+            DumplingsMissed = Long(hub, "dumplings_missed"),
+        };
     }
 
     private static JsonElement? Child(JsonElement? e, string name) =>
