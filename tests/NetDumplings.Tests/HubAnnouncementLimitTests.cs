@@ -66,6 +66,25 @@ public class HubAnnouncementLimitTests(ITestOutputHelper output)
         Assert.Empty(hub.GetStatus().Eaters);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AnAnnouncementOverItsByteLimitIsRefusedNotKept(bool kitchen)
+    {
+        await using var hub = await StartHubAsync();
+        var padding = new string('x', 100_000); // valid JSON, far past the 64 KiB an announcement may have
+        using var ws = kitchen
+            ? await ConnectAsync(hub.InEndPoint, $$"""{"kitchen_name":"big","padding":"{{padding}}"}""")
+            : await ConnectAsync(hub.OutEndPoint, $$"""{"eater_name":"big","padding":"{{padding}}"}""");
+        var (status, description) = await ReceiveCloseAsync(ws);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
+        Assert.StartsWith(DumplingCloseCodes.AnnouncementRefusedPrefix, description);
+        Assert.Contains("at most 65,536", description);
+        await WaitUntilAsync(() => hub.GetStatus().RefusedConnections == 1, "refusal counted");
+        Assert.Empty(hub.GetStatus().Eaters);
+        Assert.Empty(hub.GetStatus().Kitchens);
+    }
+
     [Fact]
     public async Task TheLimitsAreOptions()
     {

@@ -121,6 +121,11 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
     [ValidateRange(1, 100_000)]
     public int MaxEaterPatternLength { get; set; } = 128;
 
+    /// <summary><para type="description">Bytes a kitchen's or eater's announcement may have (default 65536; real ones are a few hundred); a larger one is refused with 1008 and counted, since the hub keeps every announcement while its peer is connected.</para></summary>
+    [Parameter]
+    [ValidateRange(1024, 1024 * 1024)]
+    public int MaxAnnouncementBytes { get; set; } = 64 * 1024;
+
     /// <summary><para type="description">Kitchens (including ones still connecting) the in-port keeps at once (default 256); more are refused with HTTP 503, and eaters can never take these places.</para></summary>
     [Parameter]
     [ValidateRange(1, 100_000)]
@@ -238,6 +243,7 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
                 MaxConnections = MaxConnections,
                 MaxEaterPatterns = MaxEaterPatterns,
                 MaxEaterPatternLength = MaxEaterPatternLength,
+                MaxAnnouncementBytes = MaxAnnouncementBytes,
                 MaxKitchenConnections = MaxKitchenConnections,
                 MaxEaterConnections = MaxEaterConnections,
                 MaxConnectionsPerAddress = MaxConnectionsPerAddress,

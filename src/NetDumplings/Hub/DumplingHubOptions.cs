@@ -91,6 +91,12 @@ public sealed record DumplingHubOptions
     /// <summary>Characters each of an eater's chef or kitchen names or wildcards may have; a longer one is refused with 1008.</summary>
     public int MaxEaterPatternLength { get; init; } = 128;
 
+    /// <summary>
+    /// Bytes an announcement may have; a larger one is refused with 1008. The hub keeps each peer's
+    /// announcement while it is connected (real ones are a few hundred bytes), so this bounds that memory.
+    /// </summary>
+    public int MaxAnnouncementBytes { get; init; } = 64 * 1024;
+
     // ---- Who may connect: TLS, tokens per role, browser origins, connection limits (PROTOCOL.md, "Authentication") ----
 
     /// <summary>Serve both ports over TLS (wss://) with this certificate, which must hold its private key; null = plain ws://.</summary>

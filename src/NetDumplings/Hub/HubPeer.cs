@@ -92,6 +92,10 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
         string? problem = null;
         try
         {
+            // An announcement is kept for the peer's whole life and read into every status: bound it
+            // (a real one is a few hundred bytes; a hostile one could otherwise pin 1 MiB per peer).
+            if (MessageLength > Hub.Options.MaxAnnouncementBytes)
+                throw new JsonException($"the announcement is {MessageLength:N0} bytes; at most {Hub.Options.MaxAnnouncementBytes:N0} are taken");
             using var doc = JsonDocument.Parse(_buffer.AsMemory(0, MessageLength));
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 problem = $"it must be a JSON object with '{NameKey}'";
@@ -105,7 +109,7 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
         }
         catch (JsonException e)
         {
-            problem = $"not JSON ({e.Message})";
+            problem = MessageLength > Hub.Options.MaxAnnouncementBytes ? e.Message : $"not JSON ({e.Message})";
         }
         if (problem is null) return true;
         Hub.CountRefused();
