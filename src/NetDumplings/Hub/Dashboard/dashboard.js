@@ -321,8 +321,8 @@
     g.strokeStyle = '#e2ddd2'; g.lineWidth = 1;
     g.beginPath(); g.moveTo(0, height - 0.5); g.lineTo(width, height - 0.5); g.stroke();
     g.fillStyle = '#6f6a60'; g.font = '11px system-ui, sans-serif';
+    if (values.length < 2) { g.fillText('packets/s, from PacketCountChef', 4, 12); return; }
     g.fillText(`${fmt(Math.round(max))}/s`, 4, 12);
-    if (values.length < 2) return;
     const step = width / (LIMIT.ratePoints - 1);
     const x0 = width - step * (values.length - 1);
     g.beginPath();
