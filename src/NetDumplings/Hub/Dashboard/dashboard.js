@@ -418,12 +418,12 @@
       table.tHead.append(head);
       const body = el('tbody');
       for (const [k, v] of rows.slice(0, LIMIT.shownRows))
-        body.append(row([cut(k), ...columns.map(c => typeof v[c] === 'number' ? [fmt(v[c]), 'num'] : summarize(v[c]))]));
+        body.append(row([cut(k), ...columns.map(c => isTime(c, v[c]) ? stamp(v[c]) : typeof v[c] === 'number' ? [fmt(v[c]), 'num'] : summarize(v[c]))]));
       table.append(body);
       block.append(table);
     } else {
       const dl = el('dl');
-      for (const [k, v] of entries.slice(0, LIMIT.shownRows)) dl.append(el('dt', cut(k)), el('dd', typeof v === 'number' ? fmt(v) : summarize(v)));
+      for (const [k, v] of entries.slice(0, LIMIT.shownRows)) dl.append(el('dt', cut(k)), el('dd', isTime(k, v) ? stamp(v) : typeof v === 'number' ? fmt(v) : summarize(v)));
       block.append(dl);
     }
     if (entries.length > LIMIT.shownRows) block.append(el('p', `${fmt(entries.length - LIMIT.shownRows)} more`, 'muted'));
@@ -467,11 +467,14 @@
       if (parts.length >= 12) return;
       if (isObject(v)) for (const [k, x] of Object.entries(v)) walk(x, prefix ? `${prefix}.${k}` : k);
       else if (Array.isArray(v)) parts.push(`${prefix}=[${v.slice(0, 5).map(x => typeof x === 'object' ? '…' : String(x)).join(', ')}${v.length > 5 ? ', …' : ''}]`);
+      else if (isTime(prefix, v)) parts.push(`${prefix}=${stamp(v)}`);
       else parts.push(prefix ? `${prefix}=${v}` : String(v));
     };
     walk(value, '');
     return cut(parts.join('  '));
   }
+  // Chefs give times as epoch seconds under names like these (PROTOCOL.md): shown as times, not as big numbers.
+  function isTime(key, v) { return typeof v === 'number' && v > 1e9 && v < 1e10 && /(^|[._])(when|time|start|end|first_seen|last_seen|latest)$/.test(key); }
   function hostPort(hub) { return hub.host === undefined ? '' : `${hub.host}:${hub.port}`; }
   function isObject(v) { return v !== null && typeof v === 'object' && !Array.isArray(v); }
   function obj(v) { return isObject(v) ? v : {}; }
