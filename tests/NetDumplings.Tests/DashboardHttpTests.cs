@@ -152,6 +152,34 @@ public class DashboardHttpTests
     }
 
     [Fact]
+    public async Task OverTlsThePageIsServedOverHttpsAndItsUriSaysSo()
+    {
+        var ca = Security.TestCertificates.Authority();
+        await using var hub = await StartHubAsync(new DumplingHubOptions { Certificate = Security.TestCertificates.Hub(ca) });
+        Assert.Equal($"https://127.0.0.1:{hub.OutEndPoint.Port}/", hub.DashboardUri.ToString());
+        using var handler = new HttpClientHandler
+        {
+            // Trust only the test CA: the page goes over the same TLS as the eaters.
+            ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
+            {
+                using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+                chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+                return chain.Build(certificate!);
+            },
+        };
+        using var https = new HttpClient(handler) { BaseAddress = hub.DashboardUri, Timeout = Patience };
+        using var page = await https.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("dashboard.js", await page.Content.ReadAsStringAsync());
+
+        using var http = new HttpClient { Timeout = Patience };
+        using var plain = await http.GetAsync($"http://{hub.OutEndPoint}/");
+        Assert.Equal(HttpStatusCode.BadRequest, plain.StatusCode);
+    }
+
+    [Fact]
     public async Task TheDashboardUriNamesTheOutPortAndLoopbackForEveryAddress()
     {
         await using var hub = new DumplingHub(new DumplingHubOptions { Address = "*", InPort = 0, OutPort = 0 });

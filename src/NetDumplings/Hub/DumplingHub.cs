@@ -341,8 +341,10 @@ public sealed class DumplingHub : IAsyncDisposable
             return false;
         }
         Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: it spoke plain HTTP (ws://) to a hub that serves TLS (wss://).");
-        await ServerHandshake.AcceptAsync(network, cancel, _ => new ServerHandshake.Refusal(400, "Bad Request",
-            "This hub serves TLS: connect with wss://host:port."));
+        // A browser opening http:// here is told the same (not 426, which says nothing about TLS).
+        const string UseTls = "This hub serves TLS: connect with wss://host:port (a browser: https://host:port/).";
+        await ServerHandshake.AcceptAsync(network, cancel, _ => new ServerHandshake.Refusal(400, "Bad Request", UseTls),
+            _ => new ServerHandshake.HttpResponse(400, "Bad Request", "text/plain; charset=utf-8", System.Text.Encoding.UTF8.GetBytes(UseTls + "\n")));
         return false;
     }
 
