@@ -13,12 +13,14 @@
              which Install-PSResource can install from a local repository.
     Install  packages, then installs the module for the current user so Import-Module NetDumplings works anywhere.
     Demo     builds and runs the demo (hub + kitchen replaying examples/ + eater); added by the demo work.
+    Screenshot builds, then makes docs/dashboard.png (the README's picture of the dashboard) from a real
+             run: hub, paced replay of examples/demo.pcap, the hub's page in headless chromium.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Bench', 'Package', 'Install', 'Demo')]
+    [ValidateSet('Build', 'Test', 'Bench', 'Package', 'Install', 'Demo', 'Screenshot')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -132,8 +134,9 @@ function Invoke-PesterTests {
 
 function Invoke-Test {
     Invoke-Build
-    # Optional peers for compatibility and capture tests; tests skip with advice when absent.
-    Install-DebianPackage -Optional python3-websockets, tcpreplay, iproute2
+    # Optional peers for compatibility and capture tests, and the browser the dashboard tests drive;
+    # tests skip with advice when absent.
+    Install-DebianPackage -Optional python3-websockets, tcpreplay, iproute2, chromium
     $parts = @()
     if (-not $SkipXunit) { $parts += Invoke-XunitTests }
     if (-not $SkipPester) { $parts += Invoke-PesterTests }
@@ -191,6 +194,13 @@ function Invoke-Demo {
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 
+function Invoke-Screenshot {
+    Invoke-Build
+    Install-DebianPackage chromium
+    & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -File "$Root/tools/New-DashboardScreenshot.ps1"
+    if ($LASTEXITCODE -ne 0) { throw 'Making the dashboard screenshot failed.' }
+}
+
 switch ($Task) {
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
@@ -198,4 +208,5 @@ switch ($Task) {
     'Package' { Invoke-Package | Out-Null }
     'Install' { Invoke-Install }
     'Demo' { Invoke-Demo }
+    'Screenshot' { Invoke-Screenshot }
 }

@@ -244,10 +244,11 @@ public class DumplingHubTests
     }
 
     [Fact]
-    public async Task AnswersPlainHttpWith426AndABadVersionWith426()
+    public async Task AnswersPlainHttpOnTheInPortWith426AndABadVersionWith426()
     {
         await using var hub = await StartHubAsync();
-        using (var peer = await RawPeer.ConnectAsync(hub.OutEndPoint))
+        // The out-port answers a plain GET with the dashboard (DashboardHttpTests); the in-port speaks WebSocket only.
+        using (var peer = await RawPeer.ConnectAsync(hub.InEndPoint))
         {
             var response = await peer.SendRequestAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
             Assert.StartsWith("HTTP/1.1 426 Upgrade Required", response);

@@ -16,6 +16,7 @@ public sealed class DumplingHubInfo
         var tls = hub.Options.Certificate is not null;
         KitchenHub = new HubAddress(host, InPort, Tls: tls).ToString();
         EaterHub = new HubAddress(host, OutPort, Tls: tls).ToString();
+        Dashboard = hub.DashboardUri.ToString();
     }
 
     /// <summary>The address the hub listens on.</summary>
@@ -33,5 +34,8 @@ public sealed class DumplingHubInfo
     /// <summary>What Receive-Dumpling or Get-DumplingHubStatus passes to -Hub (host:out-port; wss://host:out-port over TLS).</summary>
     public string EaterHub { get; }
 
-    public override string ToString() => $"kitchens -> {KitchenHub}, eaters -> {EaterHub}";
+    /// <summary>The dashboard a browser opens: the out-port over http (https with TLS); add ?token= and the eater token when the hub has one.</summary>
+    public string Dashboard { get; }
+
+    public override string ToString() => $"kitchens -> {KitchenHub}, eaters -> {EaterHub}, dashboard -> {Dashboard}";
 }

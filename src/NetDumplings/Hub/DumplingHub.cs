@@ -45,7 +45,10 @@ public sealed class DumplingHub : IAsyncDisposable
         Options = options ?? new DumplingHubOptions();
         Options.Validate();
         _window = new ReplayWindow(Options.ReplayWindowDumplings, Options.ReplayWindowBytes);
+        _dashboard = new HubDashboard(this);
     }
+
+    private readonly HubDashboard _dashboard;
 
     public DumplingHubOptions Options { get; }
 
@@ -62,6 +65,21 @@ public sealed class DumplingHub : IAsyncDisposable
 
     /// <summary>The eaters' endpoint, as bound.</summary>
     public IPEndPoint OutEndPoint => (IPEndPoint)(_outListener ?? throw NotStarted()).LocalEndpoint;
+
+    /// <summary>
+    /// Where a browser on this machine opens the dashboard: the out-port over http (https with TLS), at
+    /// loopback when the hub listens on every address. Never holds the eater token.
+    /// </summary>
+    public Uri DashboardUri
+    {
+        get
+        {
+            var endPoint = OutEndPoint;
+            var address = endPoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback
+                : endPoint.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : endPoint.Address;
+            return new UriBuilder(Options.Certificate is null ? "http" : "https", address.ToString(), endPoint.Port, "/").Uri;
+        }
+    }
 
     /// <summary>The hub's log: connections, disconnections, invalid dumplings, overloads. Raised on background threads.</summary>
     public event EventHandler<HubLogEventArgs>? Log;
@@ -100,7 +118,8 @@ public sealed class DumplingHub : IAsyncDisposable
             if (Options.StatusInterval > TimeSpan.Zero) _tasks.Add(StatusLoopAsync());
         }
         var scheme = _tls is null ? "" : " over TLS (wss://)";
-        Report(HubLogLevel.Information, $"Dumpling hub listening for kitchens on {InEndPoint} and eaters on {OutEndPoint}{scheme}.");
+        var token = Options.EaterToken is null ? "" : " (add ?token= and the eater token)";
+        Report(HubLogLevel.Information, $"Dumpling hub listening for kitchens on {InEndPoint} and eaters on {OutEndPoint}{scheme}; dashboard at {DashboardUri}{token}.");
         return Task.CompletedTask;
     }
 
@@ -196,7 +215,14 @@ public sealed class DumplingHub : IAsyncDisposable
                 if (tls is null) return;
                 transport = tls;
             }
-            var handshake = await ServerHandshake.AcceptAsync(transport, deadline.Token, request => Admit(request, isKitchen));
+            // The out-port also answers plain GETs (the dashboard); the in-port speaks WebSocket only.
+            var handshake = await ServerHandshake.AcceptAsync(transport, deadline.Token, request => Admit(request, isKitchen),
+                isKitchen ? null : _dashboard.Serve);
+            if (handshake.Served)
+            {
+                Report(HubLogLevel.Verbose, $"Answered GET {ServedPath(handshake.Path)} from {remote}.");
+                return;
+            }
             if (!handshake.Accepted)
             {
                 CountRefused();
@@ -332,8 +358,10 @@ public sealed class DumplingHub : IAsyncDisposable
             return false;
         }
         Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: it spoke plain HTTP (ws://) to a hub that serves TLS (wss://).");
-        await ServerHandshake.AcceptAsync(network, cancel, _ => new ServerHandshake.Refusal(400, "Bad Request",
-            "This hub serves TLS: connect with wss://host:port."));
+        // A browser opening http:// here is told the same (not 426, which says nothing about TLS).
+        const string UseTls = "This hub serves TLS: connect with wss://host:port (a browser: https://host:port/).";
+        await ServerHandshake.AcceptAsync(network, cancel, _ => new ServerHandshake.Refusal(400, "Bad Request", UseTls),
+            _ => new ServerHandshake.HttpResponse(400, "Bad Request", "text/plain; charset=utf-8", System.Text.Encoding.UTF8.GetBytes(UseTls + "\n")));
         return false;
     }
 
@@ -380,7 +408,7 @@ public sealed class DumplingHub : IAsyncDisposable
                 $"Web pages from the origin '{origin}' may not connect to this hub. Start the hub with -AllowedOrigin '{origin}' to let them.");
         var token = isKitchen ? Options.KitchenToken : Options.EaterToken;
         if (token is null) return null;
-        var presented = PresentedToken(request);
+        var presented = PresentedToken(request.Path, request.Headers);
         if (token.Matches(presented)) return null;
         var port = isKitchen ? "in-port needs a kitchen token" : "out-port needs an eater token";
         return new ServerHandshake.Refusal(401, "Unauthorized",
@@ -390,17 +418,17 @@ public sealed class DumplingHub : IAsyncDisposable
     }
 
     /// <summary>The token of a request: its Authorization: Bearer header, else its <c>token</c> query parameter (the original tools and browsers can only send that).</summary>
-    private static string? PresentedToken(ServerHandshake.Request request)
+    internal static string? PresentedToken(string path, IReadOnlyDictionary<string, string> headers)
     {
-        if (request.Headers.TryGetValue("Authorization", out var authorization))
+        if (headers.TryGetValue("Authorization", out var authorization))
         {
             var space = authorization.IndexOf(' ');
             if (space > 0 && authorization[..space].Equals("Bearer", StringComparison.OrdinalIgnoreCase))
                 return authorization[(space + 1)..].Trim();
         }
-        var query = request.Path.IndexOf('?');
+        var query = path.IndexOf('?');
         if (query < 0) return null;
-        foreach (var pair in request.Path[(query + 1)..].Split('&'))
+        foreach (var pair in path[(query + 1)..].Split('&'))
             if (pair.StartsWith("token=", StringComparison.Ordinal))
             {
                 try { return Uri.UnescapeDataString(pair[6..]); }
@@ -414,7 +442,7 @@ public sealed class DumplingHub : IAsyncDisposable
     /// same host and port the request was sent to, when that host names this hub directly (an IP
     /// address, localhost or the address it listens on) and not through a name any DNS could rebind.
     /// </summary>
-    private bool IsAllowedOrigin(string origin, string? host)
+    internal bool IsAllowedOrigin(string origin, string? host)
     {
         origin = origin.Trim();
         foreach (var allowed in Options.AllowedOrigins)
@@ -428,6 +456,9 @@ public sealed class DumplingHub : IAsyncDisposable
             requested.Host.Equals(Options.Address, StringComparison.OrdinalIgnoreCase);
         return direct && page.Host.Equals(requested.Host, StringComparison.OrdinalIgnoreCase) && page.Port == requested.Port;
     }
+
+    /// <summary>A served path for the log, without its query (it may hold the token).</summary>
+    private static string ServedPath(string? path) => path is null ? "?" : path.Split('?')[0];
 
     private static string CloseDescription(WebSocket socket) => socket.CloseStatus is { } status
         ? $" (close {(int)status}{(string.IsNullOrEmpty(socket.CloseStatusDescription) ? "" : " " + socket.CloseStatusDescription)})"

@@ -16,8 +16,11 @@ internal static class ServerHandshake
     /// <summary>RFC 6455 1.3: the GUID both sides hash with the key.</summary>
     internal const string AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-    /// <summary>The outcome: either accepted (with any bytes the client sent after its request) or refused (answered with an HTTP error).</summary>
-    internal readonly record struct Result(bool Accepted, string? Path, string? Refusal, ReadOnlyMemory<byte> Leftover);
+    /// <summary>
+    /// The outcome: accepted (with any bytes the client sent after its request), refused (answered with
+    /// an HTTP error), or served (a plain HTTP request answered by the server's page handler: not a refusal).
+    /// </summary>
+    internal readonly record struct Result(bool Accepted, string? Path, string? Refusal, ReadOnlyMemory<byte> Leftover, bool Served = false);
 
     /// <summary>A valid WebSocket upgrade request, as the server's admission check sees it (header names case-insensitive).</summary>
     internal sealed record Request(string Path, IReadOnlyDictionary<string, string> Headers);
@@ -25,11 +28,22 @@ internal static class ServerHandshake
     /// <summary>An HTTP refusal an admission check answers with instead of the upgrade.</summary>
     internal sealed record Refusal(int Status, string Reason, string Body, string ExtraHeaders = "");
 
+    /// <summary>A plain HTTP request (GET or HEAD without an upgrade), as a page handler sees it.</summary>
+    internal sealed record HttpRequest(string Method, string Path, IReadOnlyDictionary<string, string> Headers);
+
+    /// <summary>A page handler's answer; <paramref name="ExtraHeaders"/> are whole lines, each ending in CRLF.</summary>
+    internal sealed record HttpResponse(int Status, string Reason, string ContentType, ReadOnlyMemory<byte> Body, string ExtraHeaders = "");
+
     /// <summary>Reads the upgrade request and answers it: 101, or an HTTP error that says why not.</summary>
     /// <param name="stream">The connection (a NetworkStream, or an SslStream over one).</param>
     /// <param name="cancel">The deadline of the whole handshake.</param>
     /// <param name="admit">Called once the request is a valid upgrade, before the 101 goes out; a refusal it returns is sent instead.</param>
-    public static async Task<Result> AcceptAsync(Stream stream, CancellationToken cancel, Func<Request, Refusal?>? admit = null)
+    /// <param name="serve">
+    /// Answers a plain GET or HEAD (no upgrade); without it such a request gets 426. The connection is
+    /// closed after the answer: a page's few requests do not need keep-alive, and each holds a place.
+    /// </param>
+    public static async Task<Result> AcceptAsync(Stream stream, CancellationToken cancel, Func<Request, Refusal?>? admit = null,
+        Func<HttpRequest, HttpResponse>? serve = null)
     {
         var buffer = new byte[4096];
         var length = 0;
@@ -64,6 +78,12 @@ internal static class ServerHandshake
             headers[name] = headers.TryGetValue(name, out var previous) ? previous + ", " + value : value;
         }
 
+        if (serve is not null && requestLine[0] is ("GET" or "HEAD") && !HasToken(headers, "Upgrade", "websocket"))
+        {
+            var answer = serve(new HttpRequest(requestLine[0], requestLine[1], headers));
+            await WriteAsync(stream, answer, headOnly: requestLine[0] == "HEAD", cancel);
+            return new Result(false, requestLine[1], null, default, Served: true);
+        }
         if (requestLine[0] != "GET")
             return await RefuseAsync(stream, 405, "Method Not Allowed", "A netdumplings hub speaks WebSocket only: connect with a WebSocket client (GET with Upgrade: websocket).", cancel, "Allow: GET\r\n");
         if (!HasToken(headers, "Upgrade", "websocket"))
@@ -103,6 +123,19 @@ internal static class ServerHandshake
         }
         catch (IOException) { } // the peer has gone; the refusal stands
         return new Result(false, null, $"HTTP {status} {reason}: {body}", default);
+    }
+
+    private static async Task WriteAsync(Stream stream, HttpResponse answer, bool headOnly, CancellationToken cancel)
+    {
+        var head = $"HTTP/1.1 {answer.Status} {answer.Reason}\r\nContent-Type: {answer.ContentType}\r\nContent-Length: {answer.Body.Length}\r\n" +
+            $"{answer.ExtraHeaders}Connection: close\r\n\r\n";
+        try
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head), cancel);
+            if (!headOnly) await stream.WriteAsync(answer.Body, cancel);
+            await stream.FlushAsync(cancel);
+        }
+        catch (IOException) { } // the browser has gone (a closed tab); nothing to tell it
     }
 
     private static bool HasToken(Dictionary<string, string> headers, string name, string token) =>
