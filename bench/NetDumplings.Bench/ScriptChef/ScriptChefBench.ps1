@@ -13,7 +13,8 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
-Add-Type -Path (Join-Path (Split-Path $ModulePath) 'module/bin/PacketDotNet.dll')
+# The module's own copy, from the folder it loaded (module/bin, or module/bin/linux-x64): another path would not load.
+Add-Type -Path (Join-Path (Split-Path ([NetDumplings.Dumpling].Assembly.Location)) 'PacketDotNet.dll')
 # The capture generator is test support, beside the tests of the repository the module was built in.
 & (Join-Path (Split-Path $ModulePath) 'tests/NetDumplings.Traffic/Import-Traffic.ps1')
 $engine = [NetDumplings.Chefs.DumplingChef].Assembly.Location
