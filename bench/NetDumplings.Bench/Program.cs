@@ -14,6 +14,7 @@ var scenarios = new IBenchScenario[]
     new EaterBench(),
     new KitchenBench(),
     new ScriptChefBench(),
+    new EndToEndBench(),
 };
 
 var selected = scenarios.Where(s => options.Matches(s.Name)).ToList();
