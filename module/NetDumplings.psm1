@@ -19,8 +19,8 @@ foreach ($assembly in [System.AppDomain]::CurrentDomain.GetAssemblies()) { $load
 foreach ($name in 'PacketDotNet', 'SharpPcap', 'NetDumplings') {
     if (-not $loaded.ContainsKey($name)) { $null = [System.Reflection.Assembly]::LoadFrom((Join-Path $bin "$name.dll")) }
 }
-if ($loaded.ContainsKey('NetDumplings.PowerShell')) { Import-Module -Assembly $loaded['NetDumplings.PowerShell'] }
-else { Import-Module (Join-Path $bin 'NetDumplings.PowerShell.dll') }
+$cmdlets = if ($loaded.ContainsKey('NetDumplings.PowerShell')) { $loaded['NetDumplings.PowerShell'].Location } else { Join-Path $bin 'NetDumplings.PowerShell.dll' }
+Import-Module $cmdlets
 
 # Here, not in the manifest's TypesToProcess: the manifest processes those before this file has loaded
 # the types they name. Type data outlives Remove-Module, so a second import must not add it again.
