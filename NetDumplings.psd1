@@ -1,5 +1,6 @@
 @{
-    RootModule           = 'module/bin/NetDumplings.PowerShell.dll'
+    # The psm1 picks the assemblies for this platform (module/bin or module/bin/linux-x64) and loads them.
+    RootModule           = 'module/NetDumplings.psm1'
     ModuleVersion        = '0.1.0'
     GUID                 = '5b0d3c0e-7a0c-4f55-9a54-2f6c1f0e6d11'
     Author               = 'NetDumplings contributors'
@@ -8,10 +9,6 @@
     Description          = 'Distributed packet sniffing from PowerShell: kitchens sniff packets and hand them to chefs, a hub fans the dumplings they make out to eaters. Speaks the wire protocol of the Python netdumplings.'
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
-    # The engine's types ([NetDumplings.Chefs.DumplingChef], [NetDumplings.Dumpling], ...) are
-    # usable as soon as the module is imported, e.g. to write a chef class in PowerShell.
-    RequiredAssemblies   = @('module/bin/NetDumplings.dll')
-    TypesToProcess       = @('module/NetDumplings.types.ps1xml')
     FormatsToProcess     = @('module/NetDumplings.format.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(

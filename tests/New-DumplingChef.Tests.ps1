@@ -4,7 +4,8 @@
 BeforeAll {
     $RepoRoot = Split-Path $PSScriptRoot
     Import-Module "$RepoRoot/NetDumplings.psd1" -Force
-    Add-Type -Path "$RepoRoot/module/bin/PacketDotNet.dll"
+    # The module's own copy, from the folder it loaded (module/bin, or module/bin/linux-x64): another path would not load.
+    Add-Type -Path (Join-Path (Split-Path ([NetDumplings.Dumpling].Assembly.Location)) 'PacketDotNet.dll')
     if (-not ('ChefTestOutlet' -as [type])) {
         Add-Type -ReferencedAssemblies ([NetDumplings.Chefs.DumplingChef].Assembly.Location), 'System.Collections.Concurrent', 'System.Runtime', 'netstandard' -TypeDefinition @'
 using System;

@@ -12,10 +12,17 @@ public interface IBenchScenario
 
 public sealed record BenchOptions(IReadOnlyList<string> Patterns, string? ModulePath, int Repeats)
 {
+    /// <summary>Set in a child started by <see cref="FreshProcess"/>: run this one case once, print its figures, exit.</summary>
+    public string? FirstRunCase { get; init; }
+
+    /// <summary>What the parent passes to that case (a capture path, a port).</summary>
+    public IReadOnlyList<string> CaseArguments { get; init; } = [];
+
     public static BenchOptions Parse(string[] args)
     {
         var patterns = (Environment.GetEnvironmentVariable("ND_BENCH_SCENARIO") ?? "*").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
-        string? module = null;
+        string? module = null, firstRun = null;
+        var caseArguments = new List<string>();
         var repeats = 5;
         for (var i = 0; i < args.Length; i++)
         {
@@ -24,10 +31,12 @@ public sealed record BenchOptions(IReadOnlyList<string> Patterns, string? Module
                 case "--scenario": patterns = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries).ToList(); break;
                 case "--module": module = args[++i]; break;
                 case "--repeats": repeats = int.Parse(args[++i]); break;
+                case "--first-run": firstRun = args[++i]; break;
+                case "--case-arg": caseArguments.Add(args[++i]); break;
                 default: throw new ArgumentException($"Unknown argument '{args[i]}'. Use --scenario a,b* --module path --repeats N.");
             }
         }
-        return new BenchOptions(patterns, module, repeats);
+        return new BenchOptions(patterns, module, repeats) { FirstRunCase = firstRun, CaseArguments = caseArguments };
     }
 
     public bool Matches(string name) => Patterns.Any(p =>
@@ -79,7 +88,7 @@ public sealed class BenchTable(params string[] headers)
         double d when double.IsNaN(d) => "n/a",
         double d when Math.Abs(d) >= 100 => d.ToString("N0"),
         double d => d.ToString("0.###"),
-        _ => cell.ToString() ?? "",
+        _ => (cell.ToString() ?? "").Replace("|", "\\|"), // a pipeline in a cell must not end it
     };
 
     public void Print()
@@ -90,4 +99,45 @@ public sealed class BenchTable(params string[] headers)
         Console.WriteLine("| " + string.Join(" | ", widths.Select(w => new string('-', w))) + " |");
         foreach (var row in _rows) Console.WriteLine(Line(row));
     }
+}
+
+/// <summary>
+/// The first run in a fresh process: what a user sees, who runs a kitchen or an eater once per process.
+/// Starts this bench again as a child that runs one case of one scenario once (no warm-up) and prints
+/// "FIRST name value" lines, which are returned.
+/// </summary>
+public static class FreshProcess
+{
+    public static async Task<Dictionary<string, double>> RunAsync(BenchOptions options, string scenario, string @case, params string[] caseArguments)
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(typeof(FreshProcess).Assembly.Location);
+        foreach (var a in new[] { "--scenario", scenario, "--first-run", @case }) psi.ArgumentList.Add(a);
+        if (options.ModulePath is not null) { psi.ArgumentList.Add("--module"); psi.ArgumentList.Add(options.ModulePath); }
+        foreach (var a in caseArguments) { psi.ArgumentList.Add("--case-arg"); psi.ArgumentList.Add(a); }
+        using var child = Process.Start(psi) ?? throw new InvalidOperationException("could not start the bench again");
+        var figures = new Dictionary<string, double>();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            while (await child.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+            {
+                var parts = line.Split(' ', 3);
+                if (parts.Length == 3 && parts[0] == "FIRST")
+                    figures[parts[2]] = double.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            await child.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            child.Kill(entireProcessTree: true);
+            throw new TimeoutException($"The fresh-process run of {scenario}/{@case} took over 3 minutes.");
+        }
+        if (child.ExitCode != 0) throw new InvalidOperationException($"The fresh-process run of {scenario}/{@case} failed (exit code {child.ExitCode}).");
+        return figures;
+    }
+
+    /// <summary>In the child: one figure for the parent.</summary>
+    public static void Report(string name, double value) =>
+        Console.WriteLine(FormattableString.Invariant($"FIRST {value:R} {name}"));
 }

@@ -1,7 +1,8 @@
 using NetDumplings.Bench;
 
 // The benchmark harness behind `./build.ps1 -Task Bench`. Each scenario measures itself and its
-// baseline in the same run (these machines are noisy: only same-run ratios and medians mean much).
+// baseline in the same run (these machines are noisy: only same-run ratios and medians mean much),
+// and its first run in a fresh process beside the warm median: a user runs a kitchen once per process.
 if (args.Length == 2 && args[0] == "--serve")
     return await BenchServers.ServeAsync(args[1]);
 
@@ -13,6 +14,7 @@ var scenarios = new IBenchScenario[]
     new EaterBench(),
     new KitchenBench(),
     new ScriptChefBench(),
+    new EndToEndBench(),
 };
 
 var selected = scenarios.Where(s => options.Matches(s.Name)).ToList();
@@ -20,6 +22,13 @@ if (selected.Count == 0)
 {
     Console.Error.WriteLine($"No scenario matches '{string.Join(",", options.Patterns)}'. Scenarios: {string.Join(", ", scenarios.Select(s => s.Name))}");
     return 2;
+}
+
+if (options.FirstRunCase is not null)
+{
+    // A child of FreshProcess: one case, once, figures on stdout.
+    await selected.Single().RunAsync(options);
+    return 0;
 }
 
 Console.WriteLine($"NetDumplings bench: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");

@@ -9,11 +9,16 @@
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [int] $Count = 200000,
-    [int] $Repeats = 5
+    [int] $Repeats = 5,
+    # Run only this case's scriptblock chef once ('fed:N' or 'kitchen:N') and print "FIRST rate": the first run in a fresh pwsh.
+    [string] $FirstRun,
+    # The first-run figures the parent measured that way, 'fed:0=123,...', for the tables.
+    [string] $FirstRuns = ''
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
-Add-Type -Path (Join-Path (Split-Path $ModulePath) 'module/bin/PacketDotNet.dll')
+# The module's own copy, from the folder it loaded (module/bin, or module/bin/linux-x64): another path would not load.
+Add-Type -Path (Join-Path (Split-Path ([NetDumplings.Dumpling].Assembly.Location)) 'PacketDotNet.dll')
 # The capture generator is test support, beside the tests of the repository the module was built in.
 & (Join-Path (Split-Path $ModulePath) 'tests/NetDumplings.Traffic/Import-Traffic.ps1')
 $engine = [NetDumplings.Chefs.DumplingChef].Assembly.Location
@@ -133,14 +138,19 @@ $scriptDns = {
     } -OnInterval { @{ lookups_seen = $seen } }
 }
 
+$firstRates = @{}
+foreach ($pair in $FirstRuns.Split(',', [StringSplitOptions]::RemoveEmptyEntries)) { $k, $v = $pair.Split('='); $firstRates[$k] = [double]$v }
+function Format-First([string] $key) { if ($firstRates.ContainsKey($key)) { '{0:N0}' -f $firstRates[$key] } else { 'n/a' } }
+$lastRun = if ($FirstRun) { 0 } else { $Repeats }
+
 function Measure-Chef([scriptblock] $makeChef) {
-    $rates = foreach ($run in 0..$Repeats) {
+    $rates = foreach ($run in 0..$lastRun) {
         $chef = & $makeChef
         $outlet = [BenchOutlet]::new()
         $rate = [BenchKitchen]::Run($chef, $packets, $outlet)
         $dropped = if ($chef -is [NetDumplings.PowerShell.ScriptChefs.ScriptBlockChef]) { $chef.PacketsDropped } else { 0 }
         if ($outlet.Errors -gt 0 -or $dropped -gt 0) { throw "bench run lost packets: $($outlet.Errors) errors, $dropped dropped" }
-        if ($run -gt 0) { $rate }   # run 0 warms up
+        if ($run -gt 0 -or $FirstRun) { $rate }   # run 0 warms up
         $script:LastServed = $outlet.Served
     }
     ($rates | Sort-Object)[[int][math]::Floor($rates.Count / 2)]
@@ -151,14 +161,21 @@ $cases = @(
     @{ Case = 'trivial (reads Length)'; Script = $scriptLength; Baseline = { [CountingChef]::new() } }
     @{ Case = 'DNSLookupChef'; Script = $scriptDns; Baseline = { [CSharpDnsLookupChef]::new() } }
 )
-Write-Host "$Count packets (10% DNS queries) fed as a kitchen's dispatcher would, payloads encoded; median of $Repeats runs after a warm-up; baseline = the same chef in C#"
-Write-Host '| chef | scriptblock packets/s | C# packets/s | ratio | dumplings per run |'
-Write-Host '| --- | --- | --- | --- | --- |'
-foreach ($case in $cases) {
-    $ours = Measure-Chef $case.Script
-    $served = $script:LastServed
-    $theirs = Measure-Chef $case.Baseline
-    Write-Host ('| {0} | {1:N0} | {2:N0} | {3:0.00}x | {4:N0} |' -f $case.Case, $ours, $theirs, ($ours / $theirs), $served)
+if ($FirstRun -like 'fed:*') {
+    "FIRST $((Measure-Chef $cases[[int]$FirstRun.Substring(4)].Script).ToString([cultureinfo]::InvariantCulture)) rate"
+    return
+}
+if (-not $FirstRun) {
+    Write-Host "$Count packets (10% DNS queries) fed as a kitchen's dispatcher would, payloads encoded; median of $Repeats runs after a warm-up; first run = the scriptblock chef's one run in a fresh pwsh; baseline = the same chef in C#"
+    Write-Host '| chef | scriptblock first run/s (fresh pwsh) | scriptblock packets/s (warm median) | C# packets/s | ratio | dumplings per run |'
+    Write-Host '| --- | --- | --- | --- | --- | --- |'
+    for ($i = 0; $i -lt $cases.Count; $i++) {
+        $case = $cases[$i]
+        $ours = Measure-Chef $case.Script
+        $served = $script:LastServed
+        $theirs = Measure-Chef $case.Baseline
+        Write-Host ('| {0} | {1} | {2:N0} | {3:N0} | {4:0.00}x | {5:N0} |' -f $case.Case, (Format-First "fed:$i"), $ours, $theirs, ($ours / $theirs), $served)
+    }
 }
 
 # From a capture file through the kitchen: packets / the kitchen's own clock (which starts once the
@@ -167,13 +184,13 @@ $capture = Join-Path ([IO.Path]::GetTempPath()) "nd-scriptchef-bench-$PID.pcap"
 try {
     $generated = [NetDumplings.Traffic.PcapGenerator]::WriteMixed($capture, $Count, 1)
     function Measure-Kitchen([scriptblock] $makeChef) {
-        $rates = foreach ($run in 0..$Repeats) {
+        $rates = foreach ($run in 0..$lastRun) {
             $chef = & $makeChef
             $null = Start-DumplingKitchen -Path $capture -NoHub -Chef $chef -PokeInterval 0 -Filter '' -InformationVariable info
             $stats = $info.MessageData | Where-Object { $_ -is [NetDumplings.Kitchen.KitchenStatistics] } | Select-Object -Last 1
             if ($stats.PacketsProcessed -ne $generated.Packets) { throw "the kitchen processed $($stats.PacketsProcessed) of $($generated.Packets) packets" }
             if ($chef -is [NetDumplings.PowerShell.ScriptChefs.ScriptBlockChef] -and ($chef.PacketsDropped -gt 0 -or $chef.ErrorCount -gt 0)) { throw "bench run lost packets" }
-            if ($run -gt 0) { $stats.PacketsProcessed / $stats.Elapsed.TotalSeconds }
+            if ($run -gt 0 -or $FirstRun) { $stats.PacketsProcessed / $stats.Elapsed.TotalSeconds }
         }
         ($rates | Sort-Object)[[int][math]::Floor($rates.Count / 2)]
     }
@@ -181,14 +198,19 @@ try {
         @{ Case = 'trivial (empty handler)'; Script = $scriptTrivial; Baseline = { [CountingChef]::new() } }
         @{ Case = 'DNSLookupChef'; Script = $scriptDns; Baseline = { 'DNSLookupChef' } }
     )
+    if ($FirstRun -like 'kitchen:*') {
+        "FIRST $((Measure-Kitchen $kitchenCases[[int]$FirstRun.Substring(8)].Script).ToString([cultureinfo]::InvariantCulture)) rate"
+        return
+    }
     Write-Host ''
-    Write-Host "A generated capture file of $($generated.Packets) packets ($($generated.DnsQueryCount) DNS queries) replayed by Start-DumplingKitchen -NoHub; median of $Repeats runs after a warm-up; baseline = the kitchen with the C# chef (the built-in DNSLookupChef for DNS)"
-    Write-Host '| chef | scriptblock packets/s | C# packets/s | ratio |'
-    Write-Host '| --- | --- | --- | --- |'
-    foreach ($case in $kitchenCases) {
+    Write-Host "A generated capture file of $($generated.Packets) packets ($($generated.DnsQueryCount) DNS queries) replayed by Start-DumplingKitchen -NoHub; median of $Repeats runs after a warm-up; first run = the scriptblock chef's one run in a fresh pwsh; baseline = the kitchen with the C# chef (the built-in DNSLookupChef for DNS)"
+    Write-Host '| chef | scriptblock first run/s (fresh pwsh) | scriptblock packets/s (warm median) | C# packets/s | ratio |'
+    Write-Host '| --- | --- | --- | --- | --- |'
+    for ($i = 0; $i -lt $kitchenCases.Count; $i++) {
+        $case = $kitchenCases[$i]
         $ours = Measure-Kitchen $case.Script
         $theirs = Measure-Kitchen $case.Baseline
-        Write-Host ('| {0} | {1:N0} | {2:N0} | {3:0.00}x |' -f $case.Case, $ours, $theirs, ($ours / $theirs))
+        Write-Host ('| {0} | {1} | {2:N0} | {3:N0} | {4:0.00}x |' -f $case.Case, (Format-First "kitchen:$i"), $ours, $theirs, ($ours / $theirs))
     }
 }
 finally { Remove-Item $capture -ErrorAction SilentlyContinue }

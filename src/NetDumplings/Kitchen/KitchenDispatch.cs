@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NetDumplings.Chefs;
 using NetDumplings.Packets;
 
@@ -6,6 +7,10 @@ namespace NetDumplings.Kitchen;
 // The dispatcher: the one thread that calls chefs, and the outlet through which chefs serve from elsewhere.
 public sealed partial class DumplingKitchen
 {
+    // Called once per kitchen and looping for all of it: tiering promotes by calls, so without this every
+    // kitchen run loops in on-stack-replaced code and the method never reaches tier 1. Measured with
+    // ReadAll's: ~9% less CPU per 1M-packet run once warm; the first run in a fresh pwsh unchanged.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void DispatchLoop()
     {
         var reader = _queue.Reader;
