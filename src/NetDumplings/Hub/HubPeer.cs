@@ -92,10 +92,6 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
         string? problem = null;
         try
         {
-            // An announcement is kept for the peer's whole life and read into every status: bound it
-            // (a real one is a few hundred bytes; a hostile one could otherwise pin 1 MiB per peer).
-            if (MessageLength > Hub.Options.MaxAnnouncementBytes)
-                throw new JsonException($"the announcement is {MessageLength:N0} bytes; at most {Hub.Options.MaxAnnouncementBytes:N0} are taken");
             using var doc = JsonDocument.Parse(_buffer.AsMemory(0, MessageLength));
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 problem = $"it must be a JSON object with '{NameKey}'";
@@ -105,11 +101,16 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
                 problem = "it holds an escape that is not Unicode text (a lone surrogate such as \\udc00)";
             else
                 problem = ReadAnnouncement(doc.RootElement);
+            // An announcement is kept for the peer's whole life and read into every status: bound it
+            // (a real one is a few hundred bytes; a hostile one could otherwise pin 1 MiB per peer).
+            // Checked last, so that a more telling reason (too many filters) is the one given.
+            if (problem is null && MessageLength > Hub.Options.MaxAnnouncementBytes)
+                problem = $"the announcement is {MessageLength:N0} bytes; at most {Hub.Options.MaxAnnouncementBytes:N0} are taken";
             if (problem is null) Announcement = doc.RootElement.Clone();
         }
         catch (JsonException e)
         {
-            problem = MessageLength > Hub.Options.MaxAnnouncementBytes ? e.Message : $"not JSON ({e.Message})";
+            problem = $"not JSON ({e.Message})";
         }
         if (problem is null) return true;
         Hub.CountRefused();

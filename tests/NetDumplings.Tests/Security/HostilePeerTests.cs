@@ -133,7 +133,8 @@ public class HostilePeerTests
     public async Task StatusDumplingsCarryABoundedPartOfEachAnnouncement()
     {
         // Was: two announcements of 700 KB pushed every status past the original eaters' 1 MiB (1009).
-        await using var hub = await StartHubAsync(new DumplingHubOptions { StatusInterval = TimeSpan.FromMilliseconds(200) });
+        // Announcements this big are refused by default (MaxAnnouncementBytes); a hub that allows them still bounds its status.
+        await using var hub = await StartHubAsync(new DumplingHubOptions { StatusInterval = TimeSpan.FromMilliseconds(200), MaxAnnouncementBytes = 1024 * 1024 });
         var big = new string('x', 700 * 1000);
         using var k1 = await ConnectAsync(hub.InEndPoint, $$"""{"kitchen_name":"big1","filter":"{{big}}","chefs":["A"]}""");
         using var k2 = await ConnectAsync(hub.InEndPoint, $$"""{"kitchen_name":"big2","extra":["{{big}}"],"chefs":["A"]}""");
