@@ -168,6 +168,18 @@ Describe 'Start-DumplingKitchen errors' {
         { Start-DumplingKitchen -Interface lo -Path $Mixed -NoHub } | Should -Throw -ErrorId 'InterfaceAndPath*'
     }
 
+    It 'a -Path wildcard that matches nothing is an error, not live capture' {
+        $e = { Start-DumplingKitchen -Path (Join-Path $Temp 'nope*.pcap') -NoHub } | Should -Throw -PassThru
+        $e.Exception.Message | Should -BeLike "No capture file matches '*nope*.pcap'."
+        $e.ErrorDetails.RecommendedAction | Should -Match 'Get-ChildItem'
+    }
+
+    It 'an empty -Path (a variable that held nothing) is an error, not live capture' -ForEach @(@{ Value = '' }, @{ Value = @() }, @{ Value = $null }) {
+        $e = { Start-DumplingKitchen -Path $Value -NoHub } | Should -Throw -ErrorId 'EmptyPath*' -PassThru
+        $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $e.ErrorDetails.RecommendedAction | Should -Match '-Interface'
+    }
+
     It 'Ctrl+C (StopProcessing) ends a kitchen whose hub is away, promptly' {
         $paced = Join-Path $Temp 'away.pcap'
         $null = [NetDumplings.Traffic.PcapGenerator]::WriteMixed($paced, 200, 6, $null, [TimeSpan]::FromMilliseconds(100))

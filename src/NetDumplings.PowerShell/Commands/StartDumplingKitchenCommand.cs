@@ -43,7 +43,9 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
 
     /// <summary><para type="description">Capture files (pcap or pcapng) to replay instead of capturing live. Wildcards are expanded.</para></summary>
     [Parameter(Position = 0)]
-    [ValidateNotNullOrEmpty]
+    [AllowEmptyCollection]
+    [AllowEmptyString]
+    [AllowNull]
     public string[]? Path { get; set; }
 
     /// <summary><para type="description">Replay capture files at the pace of their timestamps instead of as fast as possible.</para></summary>
@@ -84,6 +86,10 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
 
     protected override void EndProcessing()
     {
+        // An empty -Path (a variable that held nothing) must not fall back to live capture: say so instead.
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(Path)) && (Path is null || Path.All(string.IsNullOrWhiteSpace)))
+            ThrowTerminatingError(new ArgumentException("-Path is empty: it names no capture file."), "EmptyPath", ErrorCategory.InvalidArgument, Path,
+                "Give the path of a pcap or pcapng file (wildcards allowed), or leave out -Path to capture live with -Interface.");
         if (Interface is not null && Path is not null)
             ThrowTerminatingError(new ArgumentException("A kitchen either captures live (-Interface) or replays capture files (-Path), not both."),
                 "InterfaceAndPath", ErrorCategory.InvalidArgument, Interface, "Run one kitchen per source; several can feed the same hub.");
@@ -140,6 +146,11 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
             try
             {
                 var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
+                // A wildcard that matches nothing resolves to nothing: without this the kitchen would capture live instead.
+                if (resolved.Count == 0)
+                    ThrowTerminatingError(KitchenErrors.Record(new KitchenException(KitchenProblem.BadCaptureFile,
+                        $"No capture file matches '{path}'.", path,
+                        "Check the wildcard (Get-ChildItem with the same path lists what it matches), or leave out -Path to capture live with -Interface.")));
                 files.AddRange(resolved);
             }
             catch (ItemNotFoundException e)
