@@ -25,9 +25,16 @@
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags         = @('network', 'pcap', 'sniffer', 'websocket', 'netdumplings', 'Linux')
+            Tags         = @('network', 'pcap', 'packet-capture', 'sniffer', 'dns', 'arp', 'websocket', 'netdumplings', 'Linux', 'PSEdition_Core')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
-            ReleaseNotes = 'First release: the dumpling and its codec.'
+            # ProjectUri: to be set to the repository's public address once it has one.
+            ReleaseNotes = @'
+0.1.0: hub, kitchens (live capture with a BPF filter, or capture files) with C# and scriptblock chefs, eaters and
+Send-Dumpling, speaking the wire protocol of the Python netdumplings; TLS, tokens per port and browser origins;
+lossless flow control from eaters back to kitchens; SIGTERM stops hubs and kitchens cleanly (systemd units in
+examples/systemd); final kitchen statistics as objects; dumplings export to CSV with the payload as JSON, or
+flattened with the Flatten() method. The examples (demo.pcap, ServerNameChef.cs, eater scripts) ship in examples/.
+'@
         }
     }
 }

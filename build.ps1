@@ -173,6 +173,10 @@ function Invoke-Package {
     Copy-Item "$Root/NetDumplings.psd1", "$Root/README.md" $moduleDir
     Copy-Item "$Root/en-US" $moduleDir -Recurse
     Copy-Item "$Root/module/*" "$moduleDir/module" -Recurse -Exclude 'obj', 'en-US'
+    # The examples the help and about_NetDumplings use: (Get-Module NetDumplings).ModuleBase/examples.
+    # New-DemoCapture.ps1 needs the test support of a clone, so it stays there.
+    Copy-Item "$Root/examples" $moduleDir -Recurse -Exclude 'New-DemoCapture.ps1'
+    if (Test-Path "$Root/LICENSE") { Copy-Item "$Root/LICENSE" $moduleDir }
     Compress-PSResource -Path $moduleDir -DestinationPath $repoDir
     $nupkg = Get-ChildItem $repoDir -Filter '*.nupkg' | Select-Object -First 1
     if (-not $nupkg) { throw "Compress-PSResource made no .nupkg in $repoDir." }

@@ -126,3 +126,41 @@ Describe 'One PowerShell-to-JSON writer' {
         "$($warnings[0])" | Should -BeLike '*payload.*written as its text*'
     }
 }
+
+Describe 'Dumplings as data' {
+    BeforeAll {
+        $json = @(
+            '{"metadata":{"chef":"DNSLookupChef","kitchen":"edge","creation_time":1767268800.5,"driver":"packet"},"payload":{"lookup":{"hostname":"example.com","when":1767268800.25},"tags":["a","b"]}}'
+            '{"metadata":{"chef":"PacketCountChef","kitchen":"edge","creation_time":1767268801,"driver":"interval"},"payload":{"packet_counts":{"TCP":3}}}'
+        )
+        $dumplings = $json | ConvertFrom-DumplingJson
+    }
+
+    It 'Export-Csv writes time, kitchen, chef, driver and the payload as its JSON' {
+        $csv = $dumplings | ConvertTo-Csv | ConvertFrom-Csv
+        $csv[0].PSObject.Properties.Name | Should -Be @('CreationTime', 'Kitchen', 'Chef', 'Driver', 'Payload')
+        $csv[0].Driver | Should -Be 'Packet'
+        $csv[1].Driver | Should -Be 'Interval'
+        $csv[0].Payload | Should -Be '{"lookup":{"hostname":"example.com","when":1767268800.25},"tags":["a","b"]}'
+        ($csv[0].Payload | ConvertFrom-Json).lookup.hostname | Should -Be 'example.com'
+    }
+
+    It 'Get-Member lists what a user wants, and the raw forms still answer by name' {
+        ($dumplings[0] | Get-Member -MemberType Properties).Name | Should -Be @('Chef', 'CreationTime', 'Driver', 'Kitchen', 'Payload')
+        ($dumplings[0] | Select-Object CreationTime, Kitchen, Chef, Driver, Payload | ConvertTo-Json -Compress -Depth 5) | Should -Match '"Driver":"Packet","Payload":\{"lookup":\{"hostname":"example.com"'
+        $dumplings[0].PayloadJson | Should -BeLike '{"lookup"*'
+        $dumplings[0].EpochSeconds | Should -Be 1767268800.5
+        $dumplings[0].Payload.lookup.hostname | Should -Be 'example.com'
+        "$($dumplings[0].Payload)" | Should -Be $dumplings[0].PayloadJson
+        @($dumplings | Where-Object Driver -eq Packet).Count | Should -Be 1
+    }
+
+    It 'Flatten() makes one row per dumpling with the payload''s leaves as columns' {
+        $rows = $dumplings | ForEach-Object Flatten
+        $rows[0].PSObject.Properties.Name | Should -Be @('CreationTime', 'Kitchen', 'Chef', 'Driver', 'lookup.hostname', 'lookup.when', 'tags')
+        $rows[0].'lookup.hostname' | Should -Be 'example.com'
+        $rows[0].tags | Should -Be '["a","b"]'
+        $rows[1].'packet_counts.TCP' | Should -Be 3
+        ($rows[0] | ConvertTo-Csv)[0] | Should -Be '"CreationTime","Kitchen","Chef","Driver","lookup.hostname","lookup.when","tags"'
+    }
+}

@@ -35,6 +35,24 @@ Describe 'Help for <_>' -ForEach $Cmdlets {
             ($p.description.Text -join ' ') | Should -Not -BeNullOrEmpty -Because "-$name needs a description"
         }
     }
+    It 'gives every parameter a default value and a type name a user can read' {
+        foreach ($p in $help.parameters.parameter) {
+            "$($p.name): $($p.defaultValue)" | Should -Not -Be "$($p.name): " -Because "Get-Help -Full shows 'Default value' for -$($p.name)"
+            $p.type.name | Should -Not -Match '`|Nullable' -Because "-$($p.name) should show a type a user types"
+        }
+    }
+}
+
+Describe 'Help defaults' {
+    It 'shows the defaults the issue found missing' {
+        (Get-Help Send-Dumpling -Parameter Kitchen).defaultValue | Should -Be 'powershell'
+        (Get-Help Send-Dumpling -Parameter Chef).defaultValue | Should -Be 'PowerShellChef'
+        (Get-Help Start-DumplingKitchen -Parameter Name).defaultValue | Should -Be 'default_kitchen'
+        (Get-Help Receive-Dumpling -Parameter EaterName).defaultValue | Should -Be 'Receive-Dumpling'
+        (Get-Help Receive-Dumpling -Parameter Driver).type.name | Should -Be 'DumplingDriver'
+        (Get-Help Receive-Dumpling -Parameter Count).defaultValue | Should -Match 'no limit'
+        Get-Help Start-DumplingHub -Parameter InPort | Out-String | Should -Match 'Default value\s+11347'
+    }
 }
 
 Describe 'about_NetDumplings' {

@@ -42,6 +42,28 @@ function Get-PropertyDoc([type] $type, [string] $name) {
 
 function Esc([string] $s) { [Security.SecurityElement]::Escape($s) }
 
+function Get-TypeName([type] $t) {
+    # What a user types, not the CLR's spelling: DumplingDriver, not Nullable`1; String[] stays String[].
+    $inner = [Nullable]::GetUnderlyingType($t)
+    if ($inner) { $t = $inner }
+    if ($t -eq [System.Management.Automation.SwitchParameter]) { return 'SwitchParameter' }
+    if ($t.IsGenericType) { return ($t.Name -replace '`\d+$') + '[' + (($t.GetGenericArguments() | ForEach-Object { Get-TypeName $_ }) -join ', ') + ']' }
+    $t.Name
+}
+
+function Get-DefaultValue($instance, $p, $doc) {
+    # A <para type="default"> in the parameter's doc comment says it in words (a default that depends on
+    # other parameters); otherwise the value the cmdlet starts with (its property initializer); None when unset.
+    $said = (Get-Paras $doc 'default') -join ' '
+    if ($said) { return $said }
+    if ($p.ParameterType -eq [System.Management.Automation.SwitchParameter]) { return 'False' }
+    $value = $instance.($p.Name)
+    if ($null -eq $value -or ($value -is [array] -and $value.Count -eq 0) -or "$value" -eq '') { return 'None' }
+    if ($value -is [array]) { return ($value | ForEach-Object { "$_" }) -join ', ' }
+    if ($value -is [double]) { return $value.ToString([cultureinfo]::InvariantCulture) }
+    "$value"
+}
+
 $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
 $problems = [Collections.Generic.List[string]]::new()
 $sb = [Text.StringBuilder]::new()
@@ -62,6 +84,7 @@ foreach ($cmd in ($module.ExportedCmdlets.Values | Sort-Object Name)) {
     $null = $sb.AppendLine("<command:details><command:name>$($cmd.Name)</command:name><maml:description><maml:para>$(Esc $synopsis)</maml:para></maml:description><command:verb>$($cmd.Verb)</command:verb><command:noun>$($cmd.Noun)</command:noun></command:details>")
     $null = $sb.AppendLine('<maml:description>' + (($description | ForEach-Object { "<maml:para>$(Esc $_)</maml:para>" }) -join '') + '</maml:description>')
 
+    $instance = [Activator]::CreateInstance($type)
     $paramDocs = @{}
     foreach ($p in $cmd.Parameters.Values | Where-Object { $_.Name -notin $common }) {
         $text = (Get-Paras (Get-PropertyDoc $type $p.Name) 'description') -join ' '
@@ -74,10 +97,10 @@ foreach ($cmd in ($module.ExportedCmdlets.Values | Sort-Object Name)) {
         $pipeline = if ($a.ValueFromPipeline -and $a.ValueFromPipelineByPropertyName) { 'true (ByValue, ByPropertyName)' } elseif ($a.ValueFromPipeline) { 'true (ByValue)' } elseif ($a.ValueFromPipelineByPropertyName) { 'true (ByPropertyName)' } else { 'false' }
         $position = if ($a.Position -ge 0) { $a.Position } else { 'named' }
         $isSwitch = $p.ParameterType -eq [switch]
-        $typeName = Esc $p.ParameterType.Name
+        $typeName = Esc (Get-TypeName $p.ParameterType)
         "<command:parameter required=`"$($a.IsMandatory.ToString().ToLower())`" globbing=`"false`" pipelineInput=`"$pipeline`" position=`"$position`"><maml:name>$($p.Name)</maml:name><maml:description><maml:para>$(Esc $paramDocs[$p.Name])</maml:para></maml:description>" +
         $(if (-not $isSwitch) { "<command:parameterValue required=`"true`">$typeName</command:parameterValue>" }) +
-        "<dev:type><maml:name>$typeName</maml:name></dev:type></command:parameter>"
+        "<dev:type><maml:name>$typeName</maml:name></dev:type><dev:defaultValue>$(Esc (Get-DefaultValue $instance $p (Get-PropertyDoc $type $p.Name)))</dev:defaultValue></command:parameter>"
     }
 
     $null = $sb.AppendLine('<command:syntax>')

@@ -16,8 +16,8 @@ namespace NetDumplings.PowerShell.Commands;
 ///   <para>Prints every host name the kitchens see looked up, as they arrive, until Ctrl+C.</para>
 /// </example>
 /// <example>
-///   <code>Receive-Dumpling -Hub edge1:11348 -Kitchen edge* -Driver Interval -Count 10</code>
-///   <para>Eats ten interval dumplings from kitchens whose names start with edge, from the hub on edge1, then stops.</para>
+///   <code>Receive-Dumpling -Hub localhost:11348 -Kitchen default* -Driver Interval -Count 10</code>
+///   <para>Eats ten interval dumplings from kitchens whose names start with default, from the hub on this machine, then stops. Over the network, -Hub names the hub's host (hubhost:11348).</para>
 /// </example>
 /// <example>
 ///   <code>Receive-Dumpling -Chef ARPChef -Timeout 30 -Raw | Set-Content arp.jsonl</code>
@@ -44,16 +44,16 @@ public sealed class ReceiveDumplingCommand : HubClientCmdlet
     [ValidateNotNullOrEmpty]
     public string[] Kitchen { get; set; } = [];
 
-    /// <summary><para type="description">Only packet dumplings or only interval dumplings.</para></summary>
+    /// <summary><para type="description">Only packet dumplings or only interval dumplings.</para><para type="default">None: both drivers</para></summary>
     [Parameter]
     public DumplingDriver? Driver { get; set; }
 
-    /// <summary><para type="description">Stop after this many dumplings.</para></summary>
+    /// <summary><para type="description">Stop after this many dumplings.</para><para type="default">None: no limit</para></summary>
     [Parameter]
     [ValidateRange(1, long.MaxValue)]
     public long Count { get; set; }
 
-    /// <summary><para type="description">Stop when no dumpling arrived for this many seconds.</para></summary>
+    /// <summary><para type="description">Stop when no dumpling arrived for this many seconds.</para><para type="default">None: wait for ever</para></summary>
     [Parameter]
     [ValidateRange(0.001, 31_536_000.0)]
     public double Timeout { get; set; }

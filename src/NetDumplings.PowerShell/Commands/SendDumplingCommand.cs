@@ -17,8 +17,8 @@ namespace NetDumplings.PowerShell.Commands;
 ///   <para>Sends one dumpling per process, with payload {"Name": ..., "CPU": ...}, to the hub on localhost.</para>
 /// </example>
 /// <example>
-///   <code>'{"lookup": {"hostname": "example.com"}}' | Send-Dumpling -Hub edge1:11347 -Kitchen edge1 -Chef DNSLookupChef</code>
-///   <para>Sends a JSON payload as is, as if the DNSLookupChef of kitchen edge1 had made it.</para>
+///   <code>'{"lookup": {"hostname": "example.com"}}' | Send-Dumpling -Hub localhost:11347 -Kitchen $(hostname) -Chef DNSLookupChef</code>
+///   <para>Sends a JSON payload as is, as if the DNSLookupChef of a kitchen named after this host had made it, to the hub on this machine.</para>
 /// </example>
 [Cmdlet(VerbsCommunications.Send, "Dumpling")]
 [OutputType(typeof(Dumpling))]

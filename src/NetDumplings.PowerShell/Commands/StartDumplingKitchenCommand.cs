@@ -13,9 +13,21 @@ namespace NetDumplings.PowerShell.Commands;
 /// <para type="synopsis">Starts a kitchen: sniffs packets (live, or from capture files), hands each to chefs, and sends the dumplings they make to a hub.</para>
 /// <para type="description">Live capture needs root or CAP_NET_RAW; reading capture files does not. Without -NoHub the kitchen sends to the hub at -Hub (default localhost:11347), reconnecting when the hub goes away, and writes its statistics when it ends. With -NoHub the dumplings are written to the pipeline instead, so a chef can be tried on a capture file in one line. It runs until the capture files end, or until stopped (Ctrl+C, Stop-Job with -AsJob).</para>
 /// </summary>
-/// <example><code>Start-DumplingKitchen -Path ./traffic.pcap -NoHub -Chef DNSLookupChef | Select-Object -ExpandProperty Payload</code><para>Runs the DNS lookup chef over a capture file and writes its payloads to the pipeline, without a hub.</para></example>
-/// <example><code>$job = Start-DumplingKitchen -Name edge1 -Interface eth0 -Chef PacketCountChef, ARPChef -Hub hub.example:11347 -AsJob</code><para>Sniffs eth0 in the background and sends the dumplings to a hub; $job.Statistics shows the counters, Stop-Job ends it.</para></example>
-/// <example><code>Start-DumplingKitchen -Path ./traffic.pcap -NoHub -ChefPath ./chefs/MyChef.cs</code><para>Compiles the chef classes in MyChef.cs and cooks the capture file with them.</para></example>
+/// <example>
+///   <code>$examples = Join-Path (Get-Module NetDumplings).ModuleBase examples
+/// Start-DumplingKitchen -Path $examples/demo.pcap -NoHub -Chef DNSLookupChef | Select-Object -ExpandProperty Payload</code>
+///   <para>Runs the DNS lookup chef over the capture the module ships (examples/demo.pcap) and writes its payloads to the pipeline, without a hub. The final statistics are shown on the host.</para>
+/// </example>
+/// <example>
+///   <code>$examples = Join-Path (Get-Module NetDumplings).ModuleBase examples
+/// Start-DumplingKitchen -Path $examples/demo.pcap -NoHub -ChefPath $examples/ServerNameChef.cs | ForEach-Object Flatten | Format-Table</code>
+///   <para>Compiles the example C# chef (ServerNameChef.cs: server names from TLS SNI and HTTP Host) and cooks the capture with it, one row per dumpling with the payload's fields as columns.</para>
+/// </example>
+/// <example>
+///   <code>$hub = Start-DumplingHub -InPort 0 -OutPort 0 -AsJob
+/// $job = Start-DumplingKitchen -Name $(hostname) -Interface lo -Chef PacketCountChef, ARPChef -Hub $hub.Info.KitchenHub -AsJob</code>
+///   <para>As root (or with CAP_NET_RAW): sniffs the loopback interface in the background and sends the dumplings to a hub; $job.Statistics shows the counters, Stop-Job writes the final ones and ends it.</para>
+/// </example>
 [Cmdlet(VerbsLifecycle.Start, "DumplingKitchen", DefaultParameterSetName = ToHubSet)]
 [OutputType(typeof(KitchenStatistics), ParameterSetName = [ToHubSet])]
 [OutputType(typeof(Dumpling), ParameterSetName = [NoHubSet])]
@@ -30,7 +42,7 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "default_kitchen";
 
-    /// <summary><para type="description">Interfaces to capture on; 'any' (the default when no -Path is given) for all.</para></summary>
+    /// <summary><para type="description">Interfaces to capture on; 'any' (the default when no -Path is given) for all.</para><para type="default">any, when no -Path is given</para></summary>
     [Parameter]
     [ArgumentCompleter(typeof(InterfaceCompleter))]
     [ValidateNotNullOrEmpty]
@@ -43,14 +55,16 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
 
     /// <summary><para type="description">Capture files (pcap or pcapng) to replay instead of capturing live. Wildcards are expanded.</para></summary>
     [Parameter(Position = 0)]
-    [ValidateNotNullOrEmpty]
+    [AllowEmptyCollection]
+    [AllowEmptyString]
+    [AllowNull]
     public string[]? Path { get; set; }
 
     /// <summary><para type="description">Replay capture files at the pace of their timestamps instead of as fast as possible.</para></summary>
     [Parameter]
     public SwitchParameter Paced { get; set; }
 
-    /// <summary><para type="description">Chefs: built-in names (PacketCountChef, DNSLookupChef, ARPChef), names of chefs in -ChefPath files, chef classes, or chef objects (e.g. from New-DumplingChef). Default: every chef in -ChefPath, or the three built-ins.</para></summary>
+    /// <summary><para type="description">Chefs: built-in names (PacketCountChef, DNSLookupChef, ARPChef), names of chefs in -ChefPath files, chef classes, or chef objects (e.g. from New-DumplingChef). Default: every chef in -ChefPath, or the three built-ins.</para><para type="default">every chef in the -ChefPath files, or the three built-in chefs</para></summary>
     [Parameter]
     [ArgumentCompleter(typeof(ChefNameCompleter))]
     [ValidateNotNullOrEmpty]
@@ -84,6 +98,10 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
 
     protected override void EndProcessing()
     {
+        // An empty -Path (a variable that held nothing) must not fall back to live capture: say so instead.
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(Path)) && (Path is null || Path.All(string.IsNullOrWhiteSpace)))
+            ThrowTerminatingError(new ArgumentException("-Path is empty: it names no capture file."), "EmptyPath", ErrorCategory.InvalidArgument, Path,
+                "Give the path of a pcap or pcapng file (wildcards allowed), or leave out -Path to capture live with -Interface.");
         if (Interface is not null && Path is not null)
             ThrowTerminatingError(new ArgumentException("A kitchen either captures live (-Interface) or replays capture files (-Path), not both."),
                 "InterfaceAndPath", ErrorCategory.InvalidArgument, Interface, "Run one kitchen per source; several can feed the same hub.");
@@ -140,6 +158,11 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
             try
             {
                 var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
+                // A wildcard that matches nothing resolves to nothing: without this the kitchen would capture live instead.
+                if (resolved.Count == 0)
+                    ThrowTerminatingError(KitchenErrors.Record(new KitchenException(KitchenProblem.BadCaptureFile,
+                        $"No capture file matches '{path}'.", path,
+                        "Check the wildcard (Get-ChildItem with the same path lists what it matches), or leave out -Path to capture live with -Interface.")));
                 files.AddRange(resolved);
             }
             catch (ItemNotFoundException e)

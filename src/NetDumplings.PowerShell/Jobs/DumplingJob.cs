@@ -19,6 +19,7 @@ public abstract class DumplingJob : Job2
     public const int StreamLimit = 10_000;
 
     private readonly SemaphoreSlim _added = new(0);
+    private readonly ManualResetEventSlim _notReplaying = new(true);
     private readonly string _source;
     private int _stopped;
     private long _dropped;
@@ -34,7 +35,12 @@ public abstract class DumplingJob : Job2
         Verbose.DataAdded += (_, _) => Signal();
         Information.DataAdded += (_, _) => Signal();
         Progress.DataAdded += (_, _) => Signal();
-        StateChanged += (_, _) => Signal();
+        StateChanged += (_, e) =>
+        {
+            if (e.JobStateInfo.State == JobState.Running) ProcessShutdown.Add(this);
+            else if (IsFinished(e.JobStateInfo.State)) ProcessShutdown.Remove(this);
+            Signal();
+        };
     }
 
     /// <summary>Records dropped because nobody read the job's streams for a long time.</summary>
@@ -85,6 +91,23 @@ public abstract class DumplingJob : Job2
     /// <summary>Stops the engine and waits for it; called once.</summary>
     protected abstract void StopEngine();
 
+    /// <summary>SIGTERM or the process's exit: says why in the log, then stops as Stop-Job does.</summary>
+    internal void StopForShutdown(string reason)
+    {
+        if (IsFinished(JobStateInfo.State)) return;
+        AddMessage(JobMessageLevel.Verbose, $"Stopping {Name}: {reason}.");
+        StopJob();
+    }
+
+    /// <summary>Waits until a foreground cmdlet replaying this job has written its last records.</summary>
+    internal bool WaitForReplay(TimeSpan timeout) => _notReplaying.Wait(timeout);
+
+    /// <summary>
+    /// Called on the pipeline thread after Ctrl+C stopped the foreground: the pipeline takes no more
+    /// records, but the host can still be told what the user would otherwise never see.
+    /// </summary>
+    protected virtual void ReportAfterStop(PSCmdlet cmdlet) { }
+
     public sealed override void StopJob()
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1 || IsFinished(JobStateInfo.State)) return;
@@ -98,6 +121,13 @@ public abstract class DumplingJob : Job2
     /// ends or the cmdlet is stopped (then the engine is stopped, and nothing more can be written).
     /// </summary>
     internal void Replay(PSCmdlet cmdlet, CancellationToken cancel)
+    {
+        _notReplaying.Reset();
+        try { ReplayCore(cmdlet, cancel); }
+        finally { _notReplaying.Set(); }
+    }
+
+    private void ReplayCore(PSCmdlet cmdlet, CancellationToken cancel)
     {
         while (true)
         {
@@ -122,6 +152,7 @@ public abstract class DumplingJob : Job2
             catch (OperationCanceledException)
             {
                 StopJob();
+                ReportAfterStop(cmdlet);
                 return;
             }
         }
@@ -144,7 +175,11 @@ public abstract class DumplingJob : Job2
     protected override void Dispose(bool disposing)
     {
         if (disposing && !IsFinished(JobStateInfo.State)) StopJob();
-        if (disposing) _added.Dispose();
+        if (disposing)
+        {
+            _added.Dispose();
+            _notReplaying.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

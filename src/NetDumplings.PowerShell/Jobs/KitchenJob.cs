@@ -28,6 +28,15 @@ public sealed class KitchenJob : DumplingJob
     /// <summary>The kitchen's counters now.</summary>
     public KitchenStatistics Statistics => _kitchen.GetStatistics();
 
+    /// <summary>The counters when the kitchen ended; null while it runs.</summary>
+    public KitchenStatistics? FinalStatistics { get; private set; }
+
+    /// <summary>Ctrl+C: the pipeline takes no more objects, so the final statistics go to the host, as their format view shows them.</summary>
+    protected override void ReportAfterStop(PSCmdlet cmdlet)
+    {
+        if (FinalStatistics is { } stats) cmdlet.Host.UI.WriteLine(Environment.NewLine + Conversion.StatisticsText.Format(stats) + Environment.NewLine);
+    }
+
     public override string StatusMessage => _kitchen.GetStatistics().ToString();
     public override string Location => _kitchen.Options.IsLiveCapture ? string.Join(",", _kitchen.Options.LiveInterfaceNames) : string.Join(",", _kitchen.Options.Files);
 
@@ -62,9 +71,12 @@ public sealed class KitchenJob : DumplingJob
             await reading.ConfigureAwait(false);
             await progressing.ConfigureAwait(false);
             var stats = _kitchen.GetStatistics();
+            FinalStatistics = stats;
             AddMessage(JobMessageLevel.Verbose, stats.ToString());
+            // To a hub: the statistics are the output. Without one the dumplings are, so the statistics go to
+            // the information stream as the typed object, shown on the host as Write-Host would show them.
             if (dumplings is null) AddOutput(stats);
-            else Information.Add(new InformationRecord(stats, "Start-DumplingKitchen") { Tags = { "Statistics" } });
+            else Information.Add(new InformationRecord(stats, "Start-DumplingKitchen") { Tags = { "Statistics", "PSHOST" } });
             if (_kitchen.HubFailure is { } failure)
             {
                 // The foreground throws it as its terminating error; a job reports it as its failure.

@@ -203,7 +203,7 @@ public sealed class DumplingHub : IAsyncDisposable
             if (full is not null)
             {
                 CountRefused();
-                Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: {full}.");
+                Report(HubLogLevel.Warning, $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: {full}.");
                 await ServerHandshake.RefuseAsync(network, 503, "Service Unavailable", $"The hub is at its limit: {full}.", deadline.Token);
                 return;
             }
@@ -226,7 +226,7 @@ public sealed class DumplingHub : IAsyncDisposable
             if (!handshake.Accepted)
             {
                 CountRefused();
-                Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: {handshake.Refusal}");
+                Report(HubLogLevel.Warning, $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: {handshake.Refusal}");
                 return;
             }
 
@@ -267,7 +267,7 @@ public sealed class DumplingHub : IAsyncDisposable
         }
         catch (Exception e)
         {
-            Report(HubLogLevel.Error, $"Unexpected error with a {role} at {remote}: {e}");
+            Report(HubLogLevel.Error, $"Unexpected error with {(role == "eater" ? "an" : "a")} {role} at {remote}: {e}");
         }
         finally
         {
@@ -354,10 +354,10 @@ public sealed class DumplingHub : IAsyncDisposable
         CountRefused();
         if (speaksTls)
         {
-            Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: it began a TLS handshake (wss://), but this hub serves plain ws://.");
+            Report(HubLogLevel.Warning, $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: it began a TLS handshake (wss://), but this hub serves plain ws://.");
             return false;
         }
-        Report(HubLogLevel.Warning, $"Refused a {role} connection from {remote}: it spoke plain HTTP (ws://) to a hub that serves TLS (wss://).");
+        Report(HubLogLevel.Warning, $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: it spoke plain HTTP (ws://) to a hub that serves TLS (wss://).");
         // A browser opening http:// here is told the same (not 426, which says nothing about TLS).
         const string UseTls = "This hub serves TLS: connect with wss://host:port (a browser: https://host:port/).";
         await ServerHandshake.AcceptAsync(network, cancel, _ => new ServerHandshake.Refusal(400, "Bad Request", UseTls),
@@ -391,8 +391,8 @@ public sealed class DumplingHub : IAsyncDisposable
             await ssl.DisposeAsync();
             CountRefused();
             Report(HubLogLevel.Warning, problem is { } p
-                ? $"Refused a {role} connection from {remote}: its client certificate was not accepted: {p.Reason}."
-                : $"Refused a {role} connection from {remote}: the TLS handshake failed: {e.Message}");
+                ? $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: its client certificate was not accepted: {p.Reason}."
+                : $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: the TLS handshake failed: {e.Message}");
             return null;
         }
     }

@@ -16,7 +16,8 @@ internal abstract class DumplingSink
     /// <summary>Dumplings made but neither delivered nor dropped yet.</summary>
     public abstract long Queued { get; }
 
-    public virtual bool Connected => true;
+    /// <summary>Whether the hub is connected now; null for a kitchen without a hub.</summary>
+    public virtual bool? Connected => null;
     public virtual long Connects => 0;
 
     /// <summary>Posts without waiting: when the outbox is full the dumpling is dropped and counted (live capture).</summary>
@@ -40,7 +41,7 @@ internal sealed class HubDumplingSink(DumplingSenderOptions options, Action<HubC
     public override long Sent => _sender?.Sent ?? 0;
     public override long Dropped => (_sender?.Dropped ?? 0) + Interlocked.Read(ref _notTaken);
     public override long Queued => _sender?.Queued ?? 0;
-    public override bool Connected => _sender?.Connected ?? false;
+    public override bool? Connected => _sender?.Connected ?? false;
     public override long Connects => _sender?.Connects ?? 0;
 
     /// <summary>Why the sender stopped for good (a refusal: wrong port), if it did.</summary>

@@ -21,11 +21,13 @@ public sealed record KitchenStatistics
     public long DumplingsQueued { get; init; }
     /// <summary>Notices (warnings, chef errors) nobody read in time, so the oldest were dropped.</summary>
     public long NoticesDropped { get; init; }
-    public bool HubConnected { get; init; }
+    /// <summary>Whether the hub was connected at that moment; null for a kitchen without a hub (-NoHub).</summary>
+    public bool? HubConnected { get; init; }
     public long HubConnects { get; init; }
     public IReadOnlyList<ChefStatistics> Chefs { get; init; } = [];
 
-    public double PacketsPerSecond => Elapsed.TotalSeconds > 0 ? PacketsProcessed / Elapsed.TotalSeconds : 0;
+    /// <summary>Packets processed per second of the kitchen's run, to one decimal.</summary>
+    public double PacketsPerSecond => Elapsed.TotalSeconds > 0 ? Math.Round(PacketsProcessed / Elapsed.TotalSeconds, 1) : 0;
 
     public override string ToString() =>
         $"{KitchenName}: {PacketsCaptured} packets captured, {PacketsProcessed} processed ({PacketsPerSecond:0} /s), " +

@@ -264,7 +264,26 @@ internal sealed class LivePacketSource : PacketSource
 
     private static KitchenException Permission(string name, Exception e) => new(KitchenProblem.PermissionDenied,
         $"No permission to capture packets on '{name}': {e.Message}", name,
-        "Run as root, or grant the capability: sudo setcap cap_net_raw,cap_net_admin+eip \"$(readlink -f $(which pwsh))\".", e);
+        CaptureAdvice(), e);
+
+    /// <summary>
+    /// Advice that works as printed: the capability goes on the file this process runs, named in full.
+    /// Under `dotnet pwsh` that file is dotnet itself (which would give every .NET program the capability),
+    /// so the advice names pwsh's own launcher next to pwsh.dll, to be run instead.
+    /// </summary>
+    internal static string CaptureAdvice()
+    {
+        var exe = Environment.ProcessPath;
+        if (exe is null || Path.GetFileNameWithoutExtension(exe).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            var launcher = Path.Combine(AppContext.BaseDirectory, "pwsh");
+            return File.Exists(launcher)
+                ? $"Run as root, or grant the capability to pwsh's own launcher and run that instead of `dotnet pwsh`: sudo setcap cap_net_raw,cap_net_admin+eip '{launcher}' && '{launcher}'"
+                : "Run as root, or grant CAP_NET_RAW and CAP_NET_ADMIN to the pwsh you run (sudo setcap cap_net_raw,cap_net_admin+eip <path of pwsh>), not to dotnet.";
+        }
+        var real = new FileInfo(exe).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? exe;
+        return $"Run as root, or grant the capability: sudo setcap cap_net_raw,cap_net_admin+eip '{real}'";
+    }
 
     /// <summary>Packets this source captured (written by libpcap's capture thread only).</summary>
     public long Captured;
