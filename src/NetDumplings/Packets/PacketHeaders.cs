@@ -293,7 +293,7 @@ public readonly struct PacketHeaders
                 // A header that names the link type of the frame after it: PKTAP (macOS, little-endian:
                 // length, type, link type) and PPI (version, flags, length, link type).
                 linkLayer = link == Pktap ? PacketLayer.Pktap : PacketLayer.Ppi;
-                if (frame.Length < 8) return Fail(out linkLayer);
+                if (frame.Length < (link == Pktap ? 12 : 8)) return Fail(out linkLayer);
                 int length = link == Pktap ? (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(frame), int.MaxValue) : BinaryPrimitives.ReadUInt16LittleEndian(frame[2..]);
                 var innerLink = (LinkLayers)BinaryPrimitives.ReadUInt32LittleEndian(frame[(link == Pktap ? 8 : 4)..]);
                 if (length < (link == Pktap ? 12 : 8) || innerLink is Pktap or LinkLayers.Ppi)
