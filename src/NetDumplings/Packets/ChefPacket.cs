@@ -84,7 +84,8 @@ public sealed class ChefPacket
 
     /// <summary>What PacketDotNet throws on a packet it cannot parse (truncated, malformed, a link type it lacks); seen in fuzzing.</summary>
     internal static bool IsMalformedPacketError(Exception e) =>
-        e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or NotImplementedException or NullReferenceException or OverflowException;
+        e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or NotImplementedException or NullReferenceException or OverflowException
+            or EndOfStreamException;
 
     /// <summary>The same capture over bytes of its own, for another thread; headers already read come along.</summary>
     internal ChefPacket CopyFor(byte[] data) =>
