@@ -133,7 +133,7 @@ function Invoke-PesterTests {
 function Invoke-Test {
     Invoke-Build
     # Optional peers for compatibility and capture tests; tests skip with advice when absent.
-    Install-DebianPackage -Optional python3-websockets, tcpreplay, iproute2
+    Install-DebianPackage -Optional python3-websockets, tcpreplay, iproute2, tshark
     $parts = @()
     if (-not $SkipXunit) { $parts += Invoke-XunitTests }
     if (-not $SkipPester) { $parts += Invoke-PesterTests }
