@@ -15,7 +15,7 @@ public class NewChefTests
     private sealed class Outlet : IChefOutlet
     {
         public readonly List<JsonElement> Served = [];
-        public void Serve(DumplingChef chef, object? payload, DumplingDriver driver) => Served.Add(JsonSerializer.SerializeToElement(payload));
+        public void Serve(DumplingChef chef, object? payload, DumplingDriver driver) => Served.Add(DumplingCodec.Create(chef.Name, "test", driver, payload).PayloadElement);
         public void ReportError(DumplingChef chef, Exception error, DateTimeOffset? packetTime) => throw error;
     }
 

@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using System.Text.Json;
 using NetDumplings.Packets;
 
 namespace NetDumplings.Chefs;
@@ -19,10 +22,16 @@ public sealed class FlowChef : DumplingChef
     public const int DefaultMaxFlows = 100_000;
     private const int TopCount = 10;
     private const int MaxTalkers = 10_000;
+    private const int None = -1;
+    private const byte TcpList = 0, OtherList = 1, ClosingList = 2, Free = 255;
 
-    private readonly Dictionary<FlowKey, Flow> _flows = [];
-    // Least recently active last, one list per timeout, so expiry only looks at the tails.
-    private readonly LinkedList<Flow> _tcp = new(), _other = new(), _closing = new();
+    // The flows live in one array of structs linked by index: a table of 100,000 flows holds no object the
+    // garbage collector must trace or promote (as flow objects did, costing the kitchen more than the chef).
+    private Slot[] _slots = new Slot[1024];
+    private int _used, _free = None;
+    private readonly Dictionary<FlowKey, int> _index = [];
+    // Per list (TCP, UDP and ICMP, closing): most recently active first, so expiry only looks at the tails.
+    private readonly int[] _head = [None, None, None], _tail = [None, None, None];
     private readonly Dictionary<UInt128, Talker> _endedTalkers = [];
     private double _now, _nextSweep;
     private long _endedInInterval;
@@ -42,7 +51,7 @@ public sealed class FlowChef : DumplingChef
     public long Evicted { get; private set; }
 
     /// <summary>Flows being followed now.</summary>
-    public int ActiveFlows => _flows.Count;
+    public int ActiveFlows => _index.Count;
 
     [Flags]
     private enum Tcp : byte { OrigSyn = 1, RespSynAck = 2, OrigFin = 4, RespFin = 8, OrigRst = 16, RespRst = 32 }
@@ -51,25 +60,25 @@ public sealed class FlowChef : DumplingChef
 
     private readonly record struct FlowKey(UInt128 A, UInt128 B, int PortA, int PortB, byte Protocol);
 
-    private sealed class Flow(FlowKey key, UInt128 orig, UInt128 resp, int origPort, int respPort, byte protocol, double start, PacketTunnel tunnel)
+    private struct Slot
     {
-        public readonly FlowKey Key = key;
-        public readonly UInt128 Orig = orig, Resp = resp;
-        public readonly int OrigPort = origPort, RespPort = respPort;
-        public readonly byte Protocol = protocol;
-        public readonly double Start = start;
-        public readonly PacketTunnel Tunnel = tunnel;
-        public double Last = start;
+        public FlowKey Key;
+        public UInt128 Orig, Resp;
+        public int OrigPort, RespPort;
+        public double Start, Last;
         public long OrigPackets, OrigBytes, OrigIPBytes, RespPackets, RespBytes, RespIPBytes;
         public long IntervalBytes, IntervalPackets;
+        public byte Protocol, List;
         public Tcp Flags;
         public Service Sniffed;
         public bool SawPayload;
-        public LinkedListNode<Flow>? Node;
-        public bool Closed => (Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 || (Flags & (Tcp.OrigFin | Tcp.RespFin)) == (Tcp.OrigFin | Tcp.RespFin);
+        public PacketTunnel Tunnel;
+        public int Previous, Next;
+
+        public readonly bool Closed => (Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 || (Flags & (Tcp.OrigFin | Tcp.RespFin)) == (Tcp.OrigFin | Tcp.RespFin);
     }
 
-    private sealed class Talker
+    private struct Talker
     {
         public long Bytes, Packets;
     }
@@ -105,23 +114,29 @@ public sealed class FlowChef : DumplingChef
             : new FlowKey(source, destination, sourcePort, destinationPort, protocol);
 
         var tcpFlags = headers.TransportLayer == PacketLayer.Tcp ? frame[headers.TransportOffset + 13] : (byte)0;
-        var syn = (tcpFlags & 0x12) == 0x02;
-        if (_flows.TryGetValue(key, out var flow) && flow.Closed && syn)
+        if (!_index.TryGetValue(key, out var index)) index = None;
+        else if (_slots[index].Closed && (tcpFlags & 0x12) == 0x02)
         {
-            End(flow, "closed");   // the ports were reused for a new connection
-            flow = null;
+            End(index, "closed");   // the ports were reused for a new connection
+            index = None;
         }
-        if (flow is null)
+        if (index == None)
         {
-            if (_flows.Count >= MaxFlows) Evict();
+            if (_index.Count >= MaxFlows) Evict();
+            index = Allocate();
+            ref var created = ref _slots[index];
             // A SYN-ACK seen first comes from the responder.
             var fromResponder = (tcpFlags & 0x12) == 0x12;
-            flow = fromResponder
-                ? new Flow(key, destination, source, destinationPort, sourcePort, protocol, when, headers.Tunnel)
-                : new Flow(key, source, destination, sourcePort, destinationPort, protocol, when, headers.Tunnel);
-            _flows[key] = flow;
+            created = new Slot
+            {
+                Key = key, Protocol = protocol, Start = when, Last = when, Tunnel = headers.Tunnel, List = Free,
+                Orig = fromResponder ? destination : source, Resp = fromResponder ? source : destination,
+                OrigPort = fromResponder ? destinationPort : sourcePort, RespPort = fromResponder ? sourcePort : destinationPort,
+            };
+            _index[key] = index;
         }
 
+        ref var flow = ref _slots[index];
         var ipBytes = IPLength(headers, frame);
         var payloadBytes = Math.Max(0, ipBytes - (headers.PayloadOffset - headers.NetworkOffset));
         var fromOrig = source == flow.Orig && sourcePort == flow.OrigPort;
@@ -145,20 +160,51 @@ public sealed class FlowChef : DumplingChef
             flow.SawPayload = true;
             flow.Sniffed = Sniff(headers.Payload(frame));
         }
-        if (tcpFlags != 0) Track(flow, tcpFlags, fromOrig);
+        if (tcpFlags != 0) Track(ref flow, tcpFlags, fromOrig);
 
         // Most recently active first, in the list its timeout says.
-        var list = flow.Closed ? _closing : flow.Protocol == PacketHeaders.ProtocolTcp ? _tcp : _other;
-        if (flow.Node is null) flow.Node = list.AddFirst(flow);
-        else if (flow.Node.List != list || list.First != flow.Node)
+        var list = flow.Closed ? ClosingList : flow.Protocol == PacketHeaders.ProtocolTcp ? TcpList : OtherList;
+        if (flow.List != list || _head[list] != index)
         {
-            flow.Node.List!.Remove(flow.Node);
-            list.AddFirst(flow.Node);
+            Unlink(index);
+            LinkFirst(index, list);
         }
         return null;
     }
 
-    private static void Track(Flow flow, byte flags, bool fromOrig)
+    private int Allocate()
+    {
+        if (_free != None)
+        {
+            var reused = _free;
+            _free = _slots[reused].Next;
+            return reused;
+        }
+        if (_used == _slots.Length) Array.Resize(ref _slots, Math.Max(_slots.Length * 2, 16));
+        return _used++;
+    }
+
+    private void LinkFirst(int index, byte list)
+    {
+        ref var slot = ref _slots[index];
+        slot.List = list;
+        slot.Previous = None;
+        slot.Next = _head[list];
+        if (_head[list] != None) _slots[_head[list]].Previous = index;
+        _head[list] = index;
+        if (_tail[list] == None) _tail[list] = index;
+    }
+
+    private void Unlink(int index)
+    {
+        ref var slot = ref _slots[index];
+        if (slot.List == Free) return;
+        if (slot.Previous != None) _slots[slot.Previous].Next = slot.Next; else _head[slot.List] = slot.Next;
+        if (slot.Next != None) _slots[slot.Next].Previous = slot.Previous; else _tail[slot.List] = slot.Previous;
+        slot.List = Free;
+    }
+
+    private static void Track(ref Slot flow, byte flags, bool fromOrig)
     {
         const byte Fin = 0x01, Syn = 0x02, Rst = 0x04, Ack = 0x10;
         if ((flags & (Syn | Ack)) == Syn && fromOrig) flow.Flags |= Tcp.OrigSyn;
@@ -198,60 +244,118 @@ public sealed class FlowChef : DumplingChef
     private void Sweep()
     {
         _nextSweep = _now + 1;
-        Expire(_closing, CloseDelay.TotalSeconds, null);
-        Expire(_tcp, TcpIdleTimeout.TotalSeconds, "idle");
-        Expire(_other, UdpIdleTimeout.TotalSeconds, "idle");
+        Expire(ClosingList, CloseDelay.TotalSeconds, null);
+        Expire(TcpList, TcpIdleTimeout.TotalSeconds, "idle");
+        Expire(OtherList, UdpIdleTimeout.TotalSeconds, "idle");
     }
 
-    private void Expire(LinkedList<Flow> list, double timeout, string? ended)
+    private void Expire(byte list, double timeout, string? ended)
     {
         // Each pass removes the tail, so the loop ends with the list.
-        while (list.Last is { } tail && tail.Value.Last + timeout <= _now)
-            End(tail.Value, ended ?? ClosedReason(tail.Value));
+        while (_tail[list] is var tail and not None && _slots[tail].Last + timeout <= _now)
+            End(tail, ended ?? ClosedReason(_slots[tail]));
     }
 
-    private static string ClosedReason(Flow flow) => (flow.Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 ? "reset" : "closed";
+    private static string ClosedReason(in Slot flow) => (flow.Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 ? "reset" : "closed";
 
     private void Evict()
     {
         // The least recently active of the three tails.
-        Flow? oldest = null;
-        foreach (var list in (ReadOnlySpan<LinkedList<Flow>>)[_closing, _other, _tcp])
-            if (list.Last is { } tail && (oldest is null || tail.Value.Last < oldest.Last)) oldest = tail.Value;
-        if (oldest is null) return;
+        var oldest = None;
+        foreach (var tail in _tail)
+            if (tail != None && (oldest == None || _slots[tail].Last < _slots[oldest].Last)) oldest = tail;
+        if (oldest == None) return;
         Evicted++;
-        End(oldest, oldest.Closed ? ClosedReason(oldest) : "evicted");
+        End(oldest, _slots[oldest].Closed ? ClosedReason(_slots[oldest]) : "evicted");
     }
 
-    private void End(Flow flow, string ended)
+    private void End(int index, string ended)
     {
-        _flows.Remove(flow.Key);
-        flow.Node?.List?.Remove(flow.Node);
+        Unlink(index);
+        ref var flow = ref _slots[index];
+        _index.Remove(flow.Key);
         _endedInInterval++;
         if (flow.IntervalPackets > 0)
         {
             AddTalker(_endedTalkers, flow.Orig, flow);
             AddTalker(_endedTalkers, flow.Resp, flow);
         }
-        Serve(Record(flow, ended), DumplingDriver.Packet);
+        var record = new FlowRecord(flow, ended);
+        flow.Next = _free;
+        _free = index;
+        Serve(record, DumplingDriver.Packet);
     }
 
-    private static void AddTalker(Dictionary<UInt128, Talker> talkers, UInt128 host, Flow flow)
+    private static void AddTalker(Dictionary<UInt128, Talker> talkers, UInt128 host, in Slot flow)
     {
-        if (!talkers.TryGetValue(host, out var talker))
-        {
-            if (talkers.Count >= MaxTalkers) return;
-            talkers[host] = talker = new Talker();
-        }
+        if (talkers.Count >= MaxTalkers && !talkers.ContainsKey(host)) return;
+        ref var talker = ref CollectionsMarshal.GetValueRefOrAddDefault(talkers, host, out _);
         talker.Bytes += flow.IntervalBytes;
         talker.Packets += flow.IntervalPackets;
     }
 
-    private FlowRecord Record(Flow flow, string ended) => new(
-        flow.Start, ProtocolName(flow.Protocol), AddressKey.Text(flow.Orig), flow.OrigPort, AddressKey.Text(flow.Resp), flow.RespPort,
-        CommunityId(flow), ServiceOf(flow), Math.Round(flow.Last - flow.Start, 6),
-        flow.OrigPackets, flow.OrigBytes, flow.OrigIPBytes, flow.RespPackets, flow.RespBytes, flow.RespIPBytes,
-        ConnState(flow), ended, flow.Tunnel == PacketTunnel.None ? null : flow.Tunnel.ToString().ToLowerInvariant());
+    /// <summary>An ended flow, which writes its own JSON straight into the dumpling (no reflection, no strings in between).</summary>
+    private sealed class FlowRecord(Slot flow, string ended) : IJsonPayloadWriter
+    {
+        // Zeek's conn.log fields, in its order.
+        public void WriteTo(Utf8JsonWriter writer)
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("ts"u8, flow.Start);
+            writer.WriteString("proto"u8, ProtocolName(flow.Protocol));
+            WriteAddress(writer, "orig_h"u8, flow.Orig);
+            writer.WriteNumber("orig_p"u8, flow.OrigPort);
+            WriteAddress(writer, "resp_h"u8, flow.Resp);
+            writer.WriteNumber("resp_p"u8, flow.RespPort);
+            Span<byte> id = stackalloc byte[2 + 28];
+            writer.WriteString("community_id"u8, CommunityId(flow, id));
+            if (ServiceOf(flow) is { } service) writer.WriteString("service"u8, service);
+            else writer.WriteNull("service"u8);
+            writer.WriteNumber("duration"u8, Math.Round(flow.Last - flow.Start, 6));
+            writer.WriteNumber("orig_pkts"u8, flow.OrigPackets);
+            writer.WriteNumber("orig_bytes"u8, flow.OrigBytes);
+            writer.WriteNumber("orig_ip_bytes"u8, flow.OrigIPBytes);
+            writer.WriteNumber("resp_pkts"u8, flow.RespPackets);
+            writer.WriteNumber("resp_bytes"u8, flow.RespBytes);
+            writer.WriteNumber("resp_ip_bytes"u8, flow.RespIPBytes);
+            writer.WriteString("conn_state"u8, ConnState(flow));
+            writer.WriteString("ended"u8, ended);
+            if (flow.Tunnel == PacketTunnel.None) writer.WriteNull("tunnel"u8);
+            else writer.WriteString("tunnel"u8, TunnelName(flow.Tunnel));
+            writer.WriteEndObject();
+        }
+
+        public override string ToString() => $"{ProtocolName(flow.Protocol)} {AddressKey.Text(flow.Orig)}:{flow.OrigPort} -> {AddressKey.Text(flow.Resp)}:{flow.RespPort} {ConnState(flow)} {ended}";
+    }
+
+    private static string TunnelName(PacketTunnel tunnel) => tunnel switch
+    {
+        PacketTunnel.Vxlan => "vxlan", PacketTunnel.Geneve => "geneve", PacketTunnel.Gre => "gre", PacketTunnel.Erspan => "erspan",
+        PacketTunnel.IPInIP => "ipinip", _ => tunnel.ToString().ToLowerInvariant(),
+    };
+
+    // The address as text, without a string: IPv4 by hand, IPv6 by IPAddress's own UTF-8 formatting.
+    private static void WriteAddress(Utf8JsonWriter writer, ReadOnlySpan<byte> name, UInt128 key)
+    {
+        Span<byte> text = stackalloc byte[64];
+        var length = 0;
+        if (AddressKey.IsIPv4(key))
+        {
+            for (var shift = 24; shift >= 0; shift -= 8)
+            {
+                Utf8Formatter.TryFormat((byte)((uint)key >> shift), text[length..], out var written);
+                length += written;
+                if (shift > 0) text[length++] = (byte)'.';
+            }
+        }
+        else
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            AddressKey.Write(key, bytes);
+            new System.Net.IPAddress(bytes).TryFormat(text, out length);
+        }
+        writer.WriteString(name, text[..length]);
+    }
 
     private static string ProtocolName(byte protocol) => protocol switch
     {
@@ -260,7 +364,7 @@ public sealed class FlowChef : DumplingChef
     };
 
     /// <summary>Zeek's conn_state codes: S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH; for UDP and ICMP, SF when both sides sent, else S0.</summary>
-    private static string ConnState(Flow flow)
+    private static string ConnState(in Slot flow)
     {
         if (flow.Protocol != PacketHeaders.ProtocolTcp) return flow.RespPackets > 0 ? "SF" : "S0";
         var f = flow.Flags;
@@ -277,7 +381,7 @@ public sealed class FlowChef : DumplingChef
     }
 
     // What the first payload looked like, else what the responder's port usually serves (Zeek's names).
-    private static string? ServiceOf(Flow flow)
+    private static string? ServiceOf(in Slot flow)
     {
         switch (flow.Sniffed)
         {
@@ -303,64 +407,61 @@ public sealed class FlowChef : DumplingChef
         return null;
     }
 
-    /// <summary>The flow's Community ID (version 1, seed 0): base64 of the SHA-1 of seed, addresses, protocol, padding and ports, smaller end first.</summary>
-    private static string CommunityId(Flow flow)
+    /// <summary>The flow's Community ID (version 1, seed 0): "1:" and the base64 of the SHA-1 of seed, addresses, protocol, padding and ports, smaller end first.</summary>
+    private static ReadOnlySpan<byte> CommunityId(in Slot flow, Span<byte> text)
     {
         Span<byte> input = stackalloc byte[2 + 16 + 16 + 2 + 4];
-        Span<byte> a = stackalloc byte[16], b = stackalloc byte[16];
-        var (first, second, firstPort, secondPort) = (flow.Key.A, flow.Key.B, flow.Key.PortA, flow.Key.PortB);
-        var length = AddressKey.Write(first, a);
-        AddressKey.Write(second, b);
         var at = 2;   // the seed, 0
         input[..2].Clear();
-        a[..length].CopyTo(input[at..]);
-        at += length;
-        b[..length].CopyTo(input[at..]);
-        at += length;
+        at += AddressKey.Write(flow.Key.A, input[at..]);
+        at += AddressKey.Write(flow.Key.B, input[at..]);
         input[at++] = flow.Protocol;
         input[at++] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(input[at..], (ushort)firstPort);
-        BinaryPrimitives.WriteUInt16BigEndian(input[(at + 2)..], (ushort)secondPort);
+        BinaryPrimitives.WriteUInt16BigEndian(input[at..], (ushort)flow.Key.PortA);
+        BinaryPrimitives.WriteUInt16BigEndian(input[(at + 2)..], (ushort)flow.Key.PortB);
         at += 4;
-        return "1:" + Convert.ToBase64String(SHA1.HashData(input[..at]));
+        Span<byte> hash = stackalloc byte[20];
+        SHA1.HashData(input[..at], hash);
+        "1:"u8.CopyTo(text);
+        Base64.EncodeToUtf8(hash, text[2..], out _, out var written);
+        return text[..(2 + written)];
     }
 
     public override object? OnInterval()
     {
         var talkers = new Dictionary<UInt128, Talker>(_endedTalkers);
         _endedTalkers.Clear();
-        foreach (var flow in _flows.Values)
+        foreach (var index in _index.Values)
         {
+            ref var flow = ref _slots[index];
             if (flow.IntervalPackets == 0) continue;
             AddTalker(talkers, flow.Orig, flow);
             AddTalker(talkers, flow.Resp, flow);
         }
         var top = talkers.OrderByDescending(t => t.Value.Bytes).ThenBy(t => t.Key).Take(TopCount)
             .Select(t => new TalkerEntry(AddressKey.Text(t.Key), t.Value.Bytes, t.Value.Packets)).ToList();
-        var largest = _flows.Values.OrderByDescending(f => f.OrigIPBytes + f.RespIPBytes).ThenBy(f => f.Start).Take(TopCount)
-            .Select(f => new ActiveEntry(ProtocolName(f.Protocol), AddressKey.Text(f.Orig), f.OrigPort, AddressKey.Text(f.Resp), f.RespPort,
-                f.OrigIPBytes + f.RespIPBytes, f.OrigPackets + f.RespPackets, Math.Round(f.Last - f.Start, 6), ConnState(f)))
-            .ToList();
-        foreach (var flow in _flows.Values) flow.IntervalBytes = flow.IntervalPackets = 0;
-        var payload = new SummaryPayload(_flows.Count, _endedInInterval, Evicted, largest, top);
+        var largest = _index.Values.OrderByDescending(i => _slots[i].OrigIPBytes + _slots[i].RespIPBytes).ThenBy(i => _slots[i].Start).Take(TopCount)
+            .Select(i => Active(_slots[i])).ToList();
+        foreach (var index in _index.Values) _slots[index].IntervalBytes = _slots[index].IntervalPackets = 0;
+        var payload = new SummaryPayload(_index.Count, _endedInInterval, Evicted, largest, top);
         _endedInInterval = 0;
         return payload;
     }
 
+    private static ActiveEntry Active(in Slot f) => new(ProtocolName(f.Protocol), AddressKey.Text(f.Orig), f.OrigPort, AddressKey.Text(f.Resp), f.RespPort,
+        f.OrigIPBytes + f.RespIPBytes, f.OrigPackets + f.RespPackets, Math.Round(f.Last - f.Start, 6), ConnState(f));
+
     /// <summary>Reports every flow still followed: the capture (or the kitchen) ends, and with it what it saw.</summary>
     public override void OnStop()
     {
-        foreach (var list in (LinkedList<Flow>[])[_closing, _tcp, _other])
+        foreach (var list in (ReadOnlySpan<byte>)[ClosingList, TcpList, OtherList])
         {
             // Oldest first, as they would have ended; each pass removes the tail.
-            while (list.Last is { } tail) End(tail.Value, tail.Value.Closed ? ClosedReason(tail.Value) : "stopped");
+            while (_tail[list] is var tail and not None) End(tail, _slots[tail].Closed ? ClosedReason(_slots[tail]) : "stopped");
         }
     }
 
-    // Fields named as the wire wants them (Zeek's conn.log names).
-    private sealed record FlowRecord(double ts, string proto, string orig_h, int orig_p, string resp_h, int resp_p, string community_id,
-        string? service, double duration, long orig_pkts, long orig_bytes, long orig_ip_bytes, long resp_pkts, long resp_bytes,
-        long resp_ip_bytes, string conn_state, string ended, string? tunnel);
+    // Fields named as the wire wants them.
     private sealed record TalkerEntry(string host, long bytes, long packets);
     private sealed record ActiveEntry(string proto, string orig_h, int orig_p, string resp_h, int resp_p, long bytes, long packets,
         double duration, string conn_state);
