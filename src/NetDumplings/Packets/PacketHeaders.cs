@@ -141,6 +141,10 @@ public readonly struct PacketHeaders
     // Bit i set: tag i (outermost first) of the innermost level is an 802.1ad service tag rather than an 802.1Q tag.
     private byte ServiceTags { get; init; }
 
+    // True when the layers are the link layer, the tags, network and transport alone (no SNAP, radiotap, PKTAP or
+    // tunnel), so TryCopyLayers can list them from these properties instead of walking the frame again.
+    private bool PlainLayers { get; init; }
+
     public static PacketHeaders Read(ReadOnlySpan<byte> frame, LinkLayers link)
     {
         var count = 0;
@@ -157,7 +161,8 @@ public readonly struct PacketHeaders
         var headers = new PacketHeaders { LinkType = link };
         if (!ReadLink(frame, link, layers, ref count, out var linkLayer, out var at, out var etherType, out var stopped))
             return headers.Stop(stopped, at, frame.Length);
-        headers = headers with { LinkLayer = linkLayer };
+        // The link layers the walk has listed so far: exactly the link layer itself when the framing is plain.
+        headers = headers with { LinkLayer = linkLayer, PlainLayers = count == (linkLayer == PacketLayer.None ? 0 : 1) };
 
         for (var depth = 0; ; depth++)
         {
@@ -185,6 +190,7 @@ public readonly struct PacketHeaders
             frame = frame[..(headers.PayloadOffset + headers.PayloadLength)];
             headers = new PacketHeaders
             {
+                PlainLayers = false,
                 LinkType = link,
                 LinkLayer = headers.LinkLayer,
                 Tunnel = headers.Tunnel == PacketTunnel.None ? tunnel : headers.Tunnel,
@@ -765,7 +771,15 @@ public readonly struct PacketHeaders
             || (Status == PacketDecodeStatus.Decoded && IPProtocol is not null && TransportLayer == PacketLayer.None && !IsLaterFragment))
             return false;
         if (layers.Length < MaxLayers) throw new ArgumentException($"Layers need a buffer of {MaxLayers}.", nameof(layers));
-        Walk(frame, LinkType, layers, ref count);
+        if (PlainLayers)
+        {
+            if (LinkLayer != PacketLayer.None) layers[count++] = LinkLayer;
+            for (var tag = 0; tag < VlanTagCount; tag++)
+                layers[count++] = (ServiceTags & (1 << tag)) != 0 ? PacketLayer.Dot1AD : PacketLayer.Dot1Q;
+            if (NetworkLayer != PacketLayer.None) layers[count++] = NetworkLayer;
+            if (TransportLayer != PacketLayer.None) layers[count++] = TransportLayer;
+        }
+        else Walk(frame, LinkType, layers, ref count);
         if (PayloadLength > 0 && count < layers.Length)
             layers[count++] = DnsMessage.IsWellFormed(DnsMessage.FindMessage(frame, this)) ? PacketLayer.Dns : PacketLayer.Raw;
         return true;

@@ -24,8 +24,7 @@ public class CaptureDecodingTests
     internal static async Task<(List<Dumpling> Dumplings, KitchenStatistics Stats, List<KitchenNotice> Notices)> Cook(string path) =>
         await KitchenRun.LocalAsync(new DumplingKitchenOptions { Name = "decoding", Files = [path], Filter = null, PokeInterval = TimeSpan.Zero }, AllChefs());
 
-    private static List<JsonElement> PacketPayloads(List<Dumpling> dumplings, string chef) =>
-        dumplings.Where(d => d.Chef == chef && d.Driver == DumplingDriver.Packet).Select(d => d.PayloadElement).ToList();
+    private static List<JsonElement> PacketPayloads(List<Dumpling> dumplings, string chef) => TSharkCheck.Packets(dumplings, chef);
 
     [Theory]
     [MemberData(nameof(VariantNames))]
@@ -85,8 +84,10 @@ internal static class TSharkCheck
     private static string? One(Dictionary<string, string[]> row, string field) => row[field].Length > 0 ? row[field][0] : null;
     private static string? Last(Dictionary<string, string[]> row, string field) => row[field].Length > 0 ? row[field][^1] : null;
     private static string? Text(JsonElement e, string property) => e.GetProperty(property).ValueKind == JsonValueKind.Null ? null : e.GetProperty(property).ToString();
-    private static List<JsonElement> Packets(List<Dumpling> dumplings, string chef) =>
-        dumplings.Where(d => d.Chef == chef && d.Driver == DumplingDriver.Packet).Select(d => d.PayloadElement).ToList();
+    /// <summary>A chef's packet payloads; FlowChef's flow records one by one, out of the dumplings that carry them together.</summary>
+    public static List<JsonElement> Packets(List<Dumpling> dumplings, string chef) =>
+        dumplings.Where(d => d.Chef == chef && d.Driver == DumplingDriver.Packet)
+            .SelectMany(d => chef == "FlowChef" ? d.PayloadElement.GetProperty("flows").EnumerateArray().ToArray() : [d.PayloadElement]).ToList();
 
     public static void All(List<Dictionary<string, string[]>> frames, List<TShark.Conversation> conversations, List<Dumpling> dumplings)
     {

@@ -16,6 +16,7 @@ public class NewChefTests
     {
         public readonly List<JsonElement> Served = [];
         public void Serve(DumplingChef chef, object? payload, DumplingDriver driver) => Served.Add(DumplingCodec.Create(chef.Name, "test", driver, payload).PayloadElement);
+        public List<JsonElement> Flows => [.. Served.SelectMany(s => s.GetProperty("flows").EnumerateArray())];
         public void ReportError(DumplingChef chef, Exception error, DateTimeOffset? packetTime) => throw error;
     }
 
@@ -29,9 +30,9 @@ public class NewChefTests
         using var dir = new TempDir();
         DecodingCaptures.Write(dir.File("s.pcap"), DecodingCaptures.Variants[0], DecodingCaptures.Scenario());
         var (dumplings, _, _) = await CaptureDecodingTests.Cook(dir.File("s.pcap"));
-        var flows = dumplings.Where(d => d.Chef == "FlowChef" && d.Driver == DumplingDriver.Packet)
-            .GroupBy(d => $"{d.PayloadElement.GetProperty("proto")} {d.PayloadElement.GetProperty("resp_h")}:{d.PayloadElement.GetProperty("resp_p")}")
-            .ToDictionary(g => g.Key, g => g.First().PayloadElement);
+        var flows = TSharkCheck.Packets(dumplings, "FlowChef")
+            .GroupBy(f => $"{f.GetProperty("proto")} {f.GetProperty("resp_h")}:{f.GetProperty("resp_p")}")
+            .ToDictionary(g => g.Key, g => g.First());
         (string Flow, string State, string Ended, string? Service)[] expected =
         [
             ("tcp 10.1.0.20:443", "SF", "closed", "ssl"), ("tcp 10.1.0.21:443", "RSTO", "reset", "ssl"), ("tcp fd00::20:443", "RSTR", "reset", "ssl"),
@@ -63,18 +64,38 @@ public class NewChefTests
         chef.OnPacket(Packet(Udp(1002), T0.AddSeconds(2)));
         chef.OnPacket(Packet(Udp(1003), T0.AddSeconds(3)));   // the table is full: the least recently active goes
         Assert.Equal(1, chef.Evicted);
-        Assert.Equal(1000, Assert.Single(outlet.Served).GetProperty("orig_p").GetInt32());
-        Assert.Equal("evicted", outlet.Served[0].GetProperty("ended").GetString());
+        Assert.Empty(outlet.Served);   // reported with the next second's flows
 
         chef.OnPacket(Packet(Udp(1003), T0.AddSeconds(50)));   // keeps 1003 alive
+        Assert.Equal(1000, Assert.Single(outlet.Flows).GetProperty("orig_p").GetInt32());
+        Assert.Equal("evicted", outlet.Flows[0].GetProperty("ended").GetString());
         chef.OnPacket(Packet(Udp(1004), T0.AddSeconds(62.5)));  // 1001 and 1002 have been idle over a minute
-        Assert.Equal(["evicted", "idle", "idle"], outlet.Served.Select(f => f.GetProperty("ended").GetString()));
+        Assert.Equal(["evicted", "idle", "idle"], outlet.Flows.Select(f => f.GetProperty("ended").GetString()));
+        Assert.Equal(2, outlet.Served.Count);   // the two idle ones in one dumpling
         Assert.Equal(2, chef.ActiveFlows);
         var summary = JsonSerializer.SerializeToElement(chef.OnInterval());
         Assert.Equal(2, summary.GetProperty("active_flows").GetInt32());
         Assert.Equal(3, summary.GetProperty("flows_ended").GetInt64());
         chef.OnStop();
-        Assert.Equal(5, outlet.Served.Count);
+        Assert.Equal(5, outlet.Flows.Count);
+    }
+
+    [Fact]
+    public void FlowChef_ends_flows_on_a_quiet_link_and_splits_big_batches()
+    {
+        var chef = new FlowChef { MaxFlowsPerDumpling = 100 };
+        var outlet = new Outlet();
+        chef.Attach(outlet);
+        chef.OnStart(new ChefContext("k", 30, CancellationToken.None));
+        for (var i = 0; i < 250; i++)
+            chef.OnPacket(Packet(EthernetIP(IPv4("10.0.0.1", "10.0.0.2", 17, FrameBuilder.Udp(1000 + i, 53, [1]))), T0));
+        chef.OnInterval();
+        Assert.Empty(outlet.Served);
+        chef.OnInterval();   // 30 s without a packet
+        Assert.Empty(outlet.Served);
+        chef.OnInterval();   // 60 s: idle
+        Assert.Equal([100, 100, 50], outlet.Served.Select(s => s.GetProperty("flows").GetArrayLength()));
+        Assert.All(outlet.Flows, f => Assert.Equal("idle", f.GetProperty("ended").GetString()));
     }
 
     [Fact]

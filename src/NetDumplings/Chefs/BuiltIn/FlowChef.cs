@@ -8,13 +8,16 @@ using NetDumplings.Packets;
 namespace NetDumplings.Chefs;
 
 /// <summary>
-/// Connections as Zeek's conn.log has them: TCP, UDP and ICMP flows of the (innermost) packet, one packet
-/// dumpling per flow when it ends
+/// Connections as Zeek's conn.log has them: TCP, UDP and ICMP flows of the (innermost) packet, reported when
+/// they end as packet dumplings <c>{"flows": [...]}</c> of up to <see cref="MaxFlowsPerDumpling"/> records
 /// <c>{"ts", "proto", "orig_h", "orig_p", "resp_h", "resp_p", "community_id", "service", "duration", "orig_pkts", "orig_bytes",
-/// "orig_ip_bytes", "resp_pkts", "resp_bytes", "resp_ip_bytes", "conn_state", "ended", "tunnel"}</c>. A flow ends when TCP
-/// closes (FIN both ways, or a reset; packets up to <see cref="CloseDelay"/> later still count), after an idle timeout,
-/// when the table is full and it is the least recently active (evicted, counted), or when the kitchen stops.
-/// Times are the packets' capture times, so a capture file replays as it was captured. On each poke:
+/// "orig_ip_bytes", "resp_pkts", "resp_bytes", "resp_ip_bytes", "conn_state", "ended", "tunnel"}</c>: the flows that ended
+/// within a second of capture time go together, since DNS alone ends a flow per query and a dumpling each would make
+/// FlowChef most of a hub's load. A flow ends when TCP closes (FIN both ways, or a reset; packets up to
+/// <see cref="CloseDelay"/> later still count), after an idle timeout, when the table is full and it is the least
+/// recently active (evicted, counted), or when the kitchen stops. Times are the packets' capture times, so a capture
+/// file replays as it was captured; a poke with no packet since the last one moves that clock on by the poke interval,
+/// so flows on a quiet link still end. On each poke:
 /// <c>{"active_flows", "flows_ended", "evicted", "largest_active": [...], "top_talkers": [...]}</c>, ten of each.
 /// </summary>
 public sealed class FlowChef : DumplingChef
@@ -33,10 +36,15 @@ public sealed class FlowChef : DumplingChef
     // Per list (TCP, UDP and ICMP, closing): most recently active first, so expiry only looks at the tails.
     private readonly int[] _head = [None, None, None], _tail = [None, None, None];
     private readonly Dictionary<UInt128, Talker> _endedTalkers = [];
-    private double _now, _nextSweep;
+    private readonly List<FlowRecord> _ended = [];
+    private double _now, _nextSweep, _pokeSeconds;
     private long _endedInInterval;
+    private bool _packetSincePoke;
 
     public int MaxFlows { get; init; } = DefaultMaxFlows;
+
+    /// <summary>The most flow records in one dumpling (about 300 bytes each; the hub takes 1 MiB).</summary>
+    public int MaxFlowsPerDumpling { get; init; } = 500;
 
     /// <summary>A TCP flow without packets this long has ended (Zeek's tcp_inactivity_timeout).</summary>
     public TimeSpan TcpIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
@@ -86,8 +94,10 @@ public sealed class FlowChef : DumplingChef
     public override object? OnPacket(ChefPacket packet)
     {
         var when = packet.EpochSeconds;
+        _packetSincePoke = true;
         if (when > _now) _now = when;
         if (_now >= _nextSweep) Sweep();
+        else if (_ended.Count >= MaxFlowsPerDumpling) Flush();
 
         var headers = packet.Headers;
         if (headers.NetworkLayer is not (PacketLayer.IPv4 or PacketLayer.IPv6)) return null;
@@ -247,7 +257,18 @@ public sealed class FlowChef : DumplingChef
         Expire(ClosingList, CloseDelay.TotalSeconds, null);
         Expire(TcpList, TcpIdleTimeout.TotalSeconds, "idle");
         Expire(OtherList, UdpIdleTimeout.TotalSeconds, "idle");
+        Flush();
     }
+
+    // The flows ended since the last flush, in dumplings of at most MaxFlowsPerDumpling.
+    private void Flush()
+    {
+        for (var at = 0; at < _ended.Count; at += MaxFlowsPerDumpling)
+            Serve(new FlowBatch(_ended.GetRange(at, Math.Min(MaxFlowsPerDumpling, _ended.Count - at))), DumplingDriver.Packet);
+        _ended.Clear();
+    }
+
+    public override void OnStart(ChefContext context) => _pokeSeconds = context.PokeIntervalSeconds;
 
     private void Expire(byte list, double timeout, string? ended)
     {
@@ -280,10 +301,9 @@ public sealed class FlowChef : DumplingChef
             AddTalker(_endedTalkers, flow.Orig, flow);
             AddTalker(_endedTalkers, flow.Resp, flow);
         }
-        var record = new FlowRecord(flow, ended);
+        _ended.Add(new FlowRecord(flow, ended));
         flow.Next = _free;
         _free = index;
-        Serve(record, DumplingDriver.Packet);
     }
 
     private static void AddTalker(Dictionary<UInt128, Talker> talkers, UInt128 host, in Slot flow)
@@ -294,8 +314,20 @@ public sealed class FlowChef : DumplingChef
         talker.Packets += flow.IntervalPackets;
     }
 
-    /// <summary>An ended flow, which writes its own JSON straight into the dumpling (no reflection, no strings in between).</summary>
-    private sealed class FlowRecord(Slot flow, string ended) : IJsonPayloadWriter
+    /// <summary>Ended flows, which write their own JSON straight into the dumpling (no reflection, no strings in between).</summary>
+    private sealed class FlowBatch(List<FlowRecord> flows) : IJsonPayloadWriter
+    {
+        public void WriteTo(Utf8JsonWriter writer)
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("flows"u8);
+            foreach (var flow in flows) flow.WriteTo(writer);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+    }
+
+    private sealed class FlowRecord(Slot flow, string ended)
     {
         // Zeek's conn.log fields, in its order.
         public void WriteTo(Utf8JsonWriter writer)
@@ -429,6 +461,14 @@ public sealed class FlowChef : DumplingChef
 
     public override object? OnInterval()
     {
+        // No packet for a whole interval: capture time went on all the same (a quiet link), so idle flows can end.
+        if (!_packetSincePoke && _now > 0 && _pokeSeconds > 0)
+        {
+            _now += _pokeSeconds;
+            Sweep();
+        }
+        _packetSincePoke = false;
+        Flush();
         var talkers = new Dictionary<UInt128, Talker>(_endedTalkers);
         _endedTalkers.Clear();
         foreach (var index in _index.Values)
@@ -459,6 +499,7 @@ public sealed class FlowChef : DumplingChef
             // Oldest first, as they would have ended; each pass removes the tail.
             while (_tail[list] is var tail and not None) End(tail, _slots[tail].Closed ? ClosedReason(_slots[tail]) : "stopped");
         }
+        Flush();
     }
 
     // Fields named as the wire wants them.
