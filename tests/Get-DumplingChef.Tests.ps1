@@ -30,9 +30,9 @@ public class HelperChef : DumplingChef { }
 AfterAll { Remove-Item -Recurse -Force $Temp -ErrorAction SilentlyContinue }
 
 Describe 'Get-DumplingChef' {
-    It 'lists the three built-in chefs' {
+    It 'lists the seven built-in chefs' {
         $chefs = Get-DumplingChef
-        $chefs.Name | Should -Be @('PacketCountChef', 'DNSLookupChef', 'ARPChef')
+        $chefs.Name | Should -Be @('PacketCountChef', 'DNSLookupChef', 'ARPChef', 'FlowChef', 'DNSAnswerChef', 'TLSChef', 'DHCPChef')
         $chefs | ForEach-Object { $_.BuiltIn | Should -BeTrue }
     }
 

@@ -57,7 +57,7 @@ internal sealed class ChefResolver
         if (chefs is null || chefs.Length == 0)
         {
             // Chef files given but none usable: no silent fall-back to the built-ins.
-            var types = filesGiven ? _fromFiles.Select(c => c.Type) : ChefCatalog.BuiltIn;
+            var types = filesGiven ? _fromFiles.Select(c => c.Type) : ChefCatalog.Default;
             foreach (var type in types) TryCreate(type, result);
             return result;
         }

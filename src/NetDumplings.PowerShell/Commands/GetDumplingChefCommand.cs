@@ -9,7 +9,7 @@ namespace NetDumplings.PowerShell.Commands;
 /// <para type="synopsis">Lists the chefs a kitchen can cook with: the built-in ones, and those in C# files (.cs) or assemblies (.dll).</para>
 /// <para type="description">With -Path, compiles or loads each file and lists its chef classes; a file that does not compile or load is reported as a non-terminating error that says why, and the other files are still listed.</para>
 /// </summary>
-/// <example><code>Get-DumplingChef</code><para>Lists the built-in chefs: PacketCountChef, DNSLookupChef, ARPChef.</para></example>
+/// <example><code>Get-DumplingChef</code><para>Lists the built-in chefs: PacketCountChef, DNSLookupChef, ARPChef, FlowChef, DNSAnswerChef, TLSChef, DHCPChef.</para></example>
 /// <example><code>Get-DumplingChef -Path (Join-Path (Get-Module NetDumplings).ModuleBase examples/*.cs)</code><para>Compiles each C# file of the examples the module ships (ServerNameChef.cs) and lists its chef classes; a file that does not compile is reported with the compiler's errors.</para></example>
 [Cmdlet(VerbsCommon.Get, "DumplingChef")]
 [OutputType(typeof(DumplingChefInfo))]

@@ -64,7 +64,7 @@ public sealed class StartDumplingKitchenCommand : HubClientCmdlet
     [Parameter]
     public SwitchParameter Paced { get; set; }
 
-    /// <summary><para type="description">Chefs: built-in names (PacketCountChef, DNSLookupChef, ARPChef), names of chefs in -ChefPath files, chef classes, or chef objects (e.g. from New-DumplingChef). Default: every chef in -ChefPath, or the three built-ins.</para><para type="default">every chef in the -ChefPath files, or the three built-in chefs</para></summary>
+    /// <summary><para type="description">Chefs: built-in names (PacketCountChef, DNSLookupChef, ARPChef, FlowChef, DNSAnswerChef, TLSChef, DHCPChef), names of chefs in -ChefPath files, chef classes, or chef objects (e.g. from New-DumplingChef). Default: every chef in -ChefPath, or the three built-ins.</para><para type="default">every chef in the -ChefPath files, or the three built-in chefs</para></summary>
     [Parameter]
     [ArgumentCompleter(typeof(ChefNameCompleter))]
     [ValidateNotNullOrEmpty]

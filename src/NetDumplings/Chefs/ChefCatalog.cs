@@ -11,7 +11,11 @@ namespace NetDumplings.Chefs;
 /// </summary>
 public static class ChefCatalog
 {
-    public static IReadOnlyList<Type> BuiltIn { get; } = [typeof(PacketCountChef), typeof(DNSLookupChef), typeof(ARPChef)];
+    public static IReadOnlyList<Type> BuiltIn { get; } =
+        [typeof(PacketCountChef), typeof(DNSLookupChef), typeof(ARPChef), typeof(FlowChef), typeof(DNSAnswerChef), typeof(TLSChef), typeof(DHCPChef)];
+
+    /// <summary>The chefs a kitchen cooks with when none are named: the original netdumplings' three sample chefs.</summary>
+    public static IReadOnlyList<Type> Default { get; } = [typeof(PacketCountChef), typeof(DNSLookupChef), typeof(ARPChef)];
 
     /// <summary>A built-in chef by name ("DNSLookupChef", or the original's "netdumplings.dumplingchefs.DNSLookupChef"), case-insensitive.</summary>
     public static Type? FindBuiltIn(string name)

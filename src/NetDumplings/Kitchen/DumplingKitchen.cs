@@ -33,6 +33,7 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
     private int _pokePending;
     private int _started;
     private long _captured, _queueDrops, _processed, _pokes, _made, _noticesDropped;
+    private readonly long[] _undecoded = new long[Enum.GetValues<Packets.PacketDecodeStatus>().Length];
     private Task? _completion;
 
     /// <summary>A kitchen that sends its dumplings to the hub at <paramref name="hub"/>, with a token and TLS trust when <paramref name="security"/> gives them.</summary>
@@ -110,7 +111,7 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
         if (Interlocked.Exchange(ref _started, 1) != 0) throw new InvalidOperationException("The kitchen has already started.");
         if (_chefs.Count == 0)
             throw new KitchenException(KitchenProblem.NoValidChef, "The kitchen has no chef to cook.", "Chef",
-                "Name at least one chef: a built-in (PacketCountChef, DNSLookupChef, ARPChef), a chef class, or a chef from a .cs/.dll file.");
+                "Name at least one chef: a built-in (PacketCountChef, DNSLookupChef, ARPChef, FlowChef, DNSAnswerChef, TLSChef, DHCPChef), a chef class, or a chef from a .cs/.dll file.");
         OpenSources();
         try
         {
@@ -141,7 +142,11 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
         try
         {
             foreach (var path in _options.Files)
-                _files.Add(FilePacketSource.Open(path, _options.Filter));
+            {
+                var file = FilePacketSource.Open(path, _options.Filter);
+                _files.Add(file);
+                if (file.FilterWarning is { } warning) Notify(new KitchenNotice(KitchenNoticeLevel.Warning, warning));
+            }
             if (_options.IsLive)
                 foreach (var name in _options.LiveInterfaces.Distinct())
                     _live.Add(LivePacketSource.Open(name, _options));
@@ -289,10 +294,19 @@ public sealed partial class DumplingKitchen : IAsyncDisposable
         DumplingsDropped = _sink.Dropped,
         DumplingsQueued = _sink.Queued,
         NoticesDropped = Interlocked.Read(ref _noticesDropped),
+        Undecoded = UndecodedByReason(),
         HubConnected = _sink.Connected,
         HubConnects = _sink.Connects,
         Chefs = _chefs.Select(c => c.Snapshot()).ToList(),
     };
+
+    private Dictionary<string, long> UndecodedByReason()
+    {
+        var counts = new Dictionary<string, long>();
+        for (var i = 1; i < _undecoded.Length; i++)
+            if (Volatile.Read(ref _undecoded[i]) is var count and > 0) counts[((Packets.PacketDecodeStatus)i).ToString()] = count;
+        return counts;
+    }
 
     private void CountCaptured(long count) => Interlocked.Add(ref _captured, count);
 

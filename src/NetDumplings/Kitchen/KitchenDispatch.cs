@@ -61,6 +61,9 @@ public sealed partial class DumplingKitchen
         var packet = new ChefPacket(item.Data!, new DateTimeOffset(item.TimestampTicks, TimeSpan.Zero), source.LinkType,
             item.OriginalLength, source.Name);
         Interlocked.Increment(ref _processed);
+        // Read once here for every chef; only this thread writes the counts.
+        var status = packet.Headers.Status;
+        if (status != PacketDecodeStatus.Decoded) _undecoded[(int)status]++;
         var chefs = _chefs;
         for (var i = 0; i < chefs.Count; i++)
         {

@@ -21,6 +21,13 @@ public sealed record KitchenStatistics
     public long DumplingsQueued { get; init; }
     /// <summary>Notices (warnings, chef errors) nobody read in time, so the oldest were dropped.</summary>
     public long NoticesDropped { get; init; }
+    /// <summary>
+    /// Packets the header reader could not decode whole, by reason (Truncated, Malformed, UnknownLinkType,
+    /// UnknownNetworkProtocol, Encrypted): chefs still get them, marked by <c>Headers.Status</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> Undecoded { get; init; } = new Dictionary<string, long>();
+    /// <summary>All packets in <see cref="Undecoded"/>.</summary>
+    public long PacketsUndecoded => Undecoded.Values.Sum();
     /// <summary>Whether the hub was connected at that moment; null for a kitchen without a hub (-NoHub).</summary>
     public bool? HubConnected { get; init; }
     public long HubConnects { get; init; }
@@ -31,7 +38,9 @@ public sealed record KitchenStatistics
 
     public override string ToString() =>
         $"{KitchenName}: {PacketsCaptured} packets captured, {PacketsProcessed} processed ({PacketsPerSecond:0} /s), " +
-        $"{KernelDrops} kernel drops, {QueueDrops} queue drops; dumplings {DumplingsMade} made, {DumplingsSent} sent, {DumplingsDropped} dropped, {DumplingsQueued} queued; " +
+        $"{KernelDrops} kernel drops, {QueueDrops} queue drops" +
+        (Undecoded.Count == 0 ? "" : $", undecoded {string.Join(", ", Undecoded.Select(u => $"{u.Value} {u.Key}"))}") +
+        $"; dumplings {DumplingsMade} made, {DumplingsSent} sent, {DumplingsDropped} dropped, {DumplingsQueued} queued; " +
         string.Join(", ", Chefs.Select(c => $"{c.Name} {c.Packets} packets/{c.Errors} errors{(c.Dropped > 0 ? $"/{c.Dropped} dropped" : "")}"));
 }
 

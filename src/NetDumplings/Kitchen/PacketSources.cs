@@ -36,6 +36,10 @@ internal abstract class PacketSource : IDisposable
     internal static long Ticks(PosixTimeval timeval) =>
         DateTimeOffset.UnixEpoch.UtcTicks + (long)timeval.Seconds * TimeSpan.TicksPerSecond + (long)timeval.MicroSeconds * 10;
 
+    /// <summary>A link type as people look it up: its name and DLT number.</summary>
+    internal static string LinkTypeName(LinkLayers link) =>
+        Enum.IsDefined(link) ? $"{link} ({(int)link})" : (int)link == 258 ? "PKTAP (258)" : $"{(int)link}";
+
     /// <summary>Sets a BPF filter, turning libpcap's complaint into a clear error.</summary>
     protected static void ApplyFilter(PcapDevice device, string? filter, string where)
     {
@@ -47,8 +51,9 @@ internal abstract class PacketSource : IDisposable
         catch (Exception e) when (e is PcapException or ArgumentException)
         {
             throw new KitchenException(KitchenProblem.InvalidFilter,
-                $"The capture filter '{filter}' is not valid BPF ({where}): {e.Message}", filter,
-                "Fix the filter; see 'man pcap-filter' for the syntax, e.g. 'tcp or udp or arp', 'port 53', 'host 10.0.0.1'.", e);
+                $"The capture filter '{filter}' cannot be compiled {where}: {e.Message}", filter,
+                "Fix the filter (see 'man pcap-filter' for the syntax, e.g. 'tcp or udp or arp', 'port 53', 'host 10.0.0.1'), " +
+                "use one the link type supports, or give an empty filter to read everything.", e);
         }
     }
 }
@@ -101,17 +106,29 @@ internal sealed class FilePacketSource : PacketSource
         {
             throw BadFile(path, $"'{path}' is not a readable pcap or pcapng capture file: {e.Message}", e);
         }
+        string? warning = null;
         try
         {
-            ApplyFilter(device, filter, $"on '{path}'");
+            ApplyFilter(device, filter, $"on '{path}' (link type {LinkTypeName(device.LinkType)})");
+        }
+        catch (KitchenException) when (filter == DumplingKitchenOptions.DefaultFilter)
+        {
+            // The default filter is valid BPF, so only the file's link type can refuse it (802.15.4, PKTAP, DSA tags, ...):
+            // a user replaying a file expects its packets, so read them all and say so. A filter the user gave stays an error.
+            warning = $"The default filter '{filter}' cannot be used on '{path}' (link type {LinkTypeName(device.LinkType)}); " +
+                      "reading every packet of it unfiltered.";
         }
         catch
         {
             device.Close();
             throw;
         }
-        return new FilePacketSource(path, device);
+        return new FilePacketSource(path, device) { FilterWarning = warning };
     }
+
+    /// <summary>Why the file is read unfiltered (the default filter does not fit its link type), or null.</summary>
+    public string? FilterWarning { get; private init; }
+
 
     private static KitchenException BadFile(string path, string message, Exception? inner) =>
         new(KitchenProblem.BadCaptureFile, message, path,
@@ -252,7 +269,7 @@ internal sealed class LivePacketSource : PacketSource
         var source = new LivePacketSource(device) { LinkType = device.LinkType };
         try
         {
-            ApplyFilter(device, options.Filter, $"on interface '{name}'");
+            ApplyFilter(device, options.Filter, $"on interface '{name}' (link type {LinkTypeName(device.LinkType)})");
         }
         catch
         {

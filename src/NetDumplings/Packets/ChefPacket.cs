@@ -82,9 +82,14 @@ public sealed class ChefPacket
         }
     }
 
-    /// <summary>What PacketDotNet throws on a packet it cannot parse (truncated, malformed, a link type it lacks); seen in fuzzing.</summary>
+    /// <summary>
+    /// What PacketDotNet throws on a packet it cannot parse (truncated, malformed, a link type it lacks); seen in fuzzing,
+    /// including a bare Exception ("Malformed OSPF packet") that no other code here throws.
+    /// </summary>
     internal static bool IsMalformedPacketError(Exception e) =>
-        e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or NotImplementedException or NullReferenceException or OverflowException;
+        e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or NotImplementedException or NullReferenceException or OverflowException
+            or EndOfStreamException
+        || e.GetType() == typeof(Exception);
 
     /// <summary>The same capture over bytes of its own, for another thread; headers already read come along.</summary>
     internal ChefPacket CopyFor(byte[] data) =>

@@ -8,19 +8,14 @@ namespace NetDumplings.Packets;
 public sealed record DnsMessageQuestion(string Name, ushort Type, ushort Class)
 {
     /// <summary>The record type's usual name (A, AAAA, MX, ...), or TYPE&lt;n&gt; for others (RFC 3597).</summary>
-    public string TypeName => Type switch
-    {
-        1 => "A", 2 => "NS", 5 => "CNAME", 6 => "SOA", 12 => "PTR", 15 => "MX", 16 => "TXT",
-        28 => "AAAA", 33 => "SRV", 35 => "NAPTR", 43 => "DS", 48 => "DNSKEY", 64 => "SVCB", 65 => "HTTPS",
-        255 => "ANY", _ => "TYPE" + Type,
-    };
+    public string TypeName => DnsMessage.NameOfType(Type);
 
     public override string ToString() => $"{Name} {TypeName}";
 }
 
 /// <summary>
-/// The DNS parser: which packets carry DNS, and the header and questions of a message (RFC 1035
-/// section 4.1), enough for chefs that watch lookups; answers are not parsed. PacketDotNet has no
+/// The DNS parser: which packets carry DNS, and the header, questions and resource records of a
+/// message (RFC 1035 section 4.1). PacketDotNet has no
 /// DNS layer, so this reads the UDP/TCP payload. The static methods read a message in place without
 /// allocating (the built-in chefs and the packet counts use them); <see cref="TryParse"/> builds the
 /// object a script reads, from the same methods.
@@ -42,6 +37,14 @@ public sealed class DnsMessage
         Flags = flags;
         Questions = questions;
     }
+
+    /// <summary>A record type's usual name, or TYPE&lt;n&gt; (RFC 3597).</summary>
+    public static string NameOfType(ushort type) => type switch
+    {
+        1 => "A", 2 => "NS", 5 => "CNAME", 6 => "SOA", 12 => "PTR", 15 => "MX", 16 => "TXT",
+        28 => "AAAA", 33 => "SRV", 35 => "NAPTR", 43 => "DS", 48 => "DNSKEY", 64 => "SVCB", 65 => "HTTPS",
+        41 => "OPT", 46 => "RRSIG", 47 => "NSEC", 99 => "SPF", 255 => "ANY", 257 => "CAA", _ => "TYPE" + type,
+    };
 
     public ushort Id { get; }
 
@@ -141,6 +144,56 @@ public sealed class DnsMessage
         }
         return true;
     }
+
+    /// <summary>The header's four section counts (questions, answers, authority, additional records); false when the bytes are too short.</summary>
+    public static bool TryReadCounts(ReadOnlySpan<byte> message, out int questions, out int answers, out int authorities, out int additionals)
+    {
+        questions = answers = authorities = additionals = 0;
+        if (message.Length < HeaderLength) return false;
+        questions = BinaryPrimitives.ReadUInt16BigEndian(message[4..]);
+        answers = BinaryPrimitives.ReadUInt16BigEndian(message[6..]);
+        authorities = BinaryPrimitives.ReadUInt16BigEndian(message[8..]);
+        additionals = BinaryPrimitives.ReadUInt16BigEndian(message[10..]);
+        return true;
+    }
+
+    /// <summary>Where the first question starts.</summary>
+    public const int FirstQuestionOffset = HeaderLength;
+
+    /// <summary>
+    /// Reads the resource record at <paramref name="offset"/> (RFC 1035 section 4.1.3) and moves past it: its owner
+    /// name into <paramref name="name"/> (at least <see cref="MaxNameLength"/> long), type, class, TTL and where its
+    /// data is in the message. False when the record does not fit or its name does not parse.
+    /// </summary>
+    public static bool TryReadRecord(ReadOnlySpan<byte> message, ref int offset, Span<byte> name, out int nameLength,
+        out ushort type, out ushort @class, out uint ttl, out int dataOffset, out int dataLength)
+    {
+        type = @class = 0;
+        ttl = 0;
+        dataOffset = dataLength = 0;
+        var position = offset;
+        if (!TryReadName(message, ref position, name, out nameLength) || position + 10 > message.Length) return false;
+        type = BinaryPrimitives.ReadUInt16BigEndian(message[position..]);
+        @class = BinaryPrimitives.ReadUInt16BigEndian(message[(position + 2)..]);
+        ttl = BinaryPrimitives.ReadUInt32BigEndian(message[(position + 4)..]);
+        dataLength = BinaryPrimitives.ReadUInt16BigEndian(message[(position + 8)..]);
+        dataOffset = position + 10;
+        if (dataOffset + dataLength > message.Length) return false;
+        offset = dataOffset + dataLength;
+        return true;
+    }
+
+    /// <summary>Reads a (possibly compressed) name at <paramref name="offset"/> of the message, as in a record's data (CNAME, NS, PTR, MX).</summary>
+    public static bool TryReadNameAt(ReadOnlySpan<byte> message, int offset, Span<byte> name, out int nameLength) =>
+        TryReadName(message, ref offset, name, out nameLength);
+
+    /// <summary>The response code's name (RFC 1035, 2136, 6895): NOERROR, NXDOMAIN, ...; RCODE&lt;n&gt; for others.</summary>
+    public static string ResponseCodeName(int rcode) => rcode switch
+    {
+        0 => "NOERROR", 1 => "FORMERR", 2 => "SERVFAIL", 3 => "NXDOMAIN", 4 => "NOTIMP", 5 => "REFUSED",
+        6 => "YXDOMAIN", 7 => "YXRRSET", 8 => "NXRRSET", 9 => "NOTAUTH", 10 => "NOTZONE",
+        _ => "RCODE" + rcode,
+    };
 
     /// <summary>Reads the question at <paramref name="offset"/> and moves past it; the name goes into <paramref name="name"/> (at least <see cref="MaxNameLength"/> long).</summary>
     public static bool TryReadQuestion(ReadOnlySpan<byte> message, ref int offset, Span<byte> name, out int nameLength, out ushort type, out ushort @class)

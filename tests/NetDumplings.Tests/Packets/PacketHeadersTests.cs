@@ -206,7 +206,7 @@ public class PacketHeadersTests
     public void Leaves_unknown_link_types_and_protocols_to_PacketDotNet()
     {
         var ip = UdpIp("10.0.0.1", "10.0.0.2", 1, 2, [3]);
-        Assert.Equal(PacketDecodeStatus.UnknownLinkType, PacketHeaders.Read(ip, LinkLayers.Ieee80211).Status);
+        Assert.Equal(PacketDecodeStatus.UnknownLinkType, PacketHeaders.Read(ip, LinkLayers.Ieee8025).Status);
         var lldp = Ethernet(new byte[20], etherType: 0x88CC);
         Assert.Equal(PacketDecodeStatus.UnknownNetworkProtocol, PacketHeaders.Read(lldp, LinkLayers.Ethernet).Status);
         var gre = (byte[])ip.Clone();

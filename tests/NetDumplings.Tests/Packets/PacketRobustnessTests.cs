@@ -76,6 +76,17 @@ public class PacketRobustnessTests
     }
 
     [Fact]
+    public void A_malformed_OSPF_packet_is_no_chef_error()
+    {
+        // Found by the fuzz test: PacketDotNet throws a bare Exception ("Malformed OSPF packet") for IP protocol 89.
+        var frame = Convert.FromHexString("6AFA23EF99E859184C18CFB704A32AEBE36A7ACEBB5553CE5437E47B466C338C4D8512BB957FCB0C029D78D1879006F123E31B2B6C094F14A6549A6104DDD2DFE543697E906E56649E6ECB1EDD8247C331F2576351071F4436FE1540E4690725CB98EC44278861B58DB68CFD3E3137240DD73011856E8DDD23");
+        ReadEverything(frame, LinkLayers.Raw, new PacketCountChef(), new DNSLookupChef(), new ARPChef());
+        var ospf = (byte[])IcmpEcho().Clone();
+        ospf[9] = 89;
+        ReadEverything(ospf, LinkLayers.Raw, new PacketCountChef(), new DNSLookupChef(), new ARPChef());
+    }
+
+    [Fact]
     public void Reads_mutated_frames_without_throwing()
     {
         LinkLayers[] links = [LinkLayers.Ethernet, LinkLayers.LinuxSll, LinkLayers.LinuxSll2, LinkLayers.Raw, LinkLayers.Null, LinkLayers.Ieee80211];

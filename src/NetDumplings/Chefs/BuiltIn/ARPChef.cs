@@ -50,18 +50,7 @@ public sealed class ARPChef : DumplingChef
             packet.EpochSeconds, notes);
     }
 
-    // Lower-case hex pairs joined by colons, for hardware addresses of any length.
-    private static string Mac(ReadOnlySpan<byte> address)
-    {
-        if (address.IsEmpty) return "";
-        Span<char> text = stackalloc char[address.Length * 3 - 1];
-        for (var i = 0; i < address.Length; i++)
-        {
-            if (i > 0) text[i * 3 - 1] = ':';
-            address[i].TryFormat(text[(i * 3)..], out _, "x2");
-        }
-        return new string(text);
-    }
+    private static string Mac(ReadOnlySpan<byte> address) => PacketText.Mac(address);
 
     private sealed record ArpPayload(object operation, string src_hw, string src_ip, string dst_hw, string dst_ip, double time, string? notes);
 }

@@ -1,0 +1,511 @@
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using NetDumplings.Packets;
+
+namespace NetDumplings.Chefs;
+
+/// <summary>
+/// Connections as Zeek's conn.log has them: TCP, UDP and ICMP flows of the (innermost) packet, reported when
+/// they end as packet dumplings <c>{"flows": [...]}</c> of up to <see cref="MaxFlowsPerDumpling"/> records
+/// <c>{"ts", "proto", "orig_h", "orig_p", "resp_h", "resp_p", "community_id", "service", "duration", "orig_pkts", "orig_bytes",
+/// "orig_ip_bytes", "resp_pkts", "resp_bytes", "resp_ip_bytes", "conn_state", "ended", "tunnel"}</c>: the flows that ended
+/// within a second of capture time go together, since DNS alone ends a flow per query and a dumpling each would make
+/// FlowChef most of a hub's load. A flow ends when TCP closes (FIN both ways, or a reset; packets up to
+/// <see cref="CloseDelay"/> later still count), after an idle timeout, when the table is full and it is the least
+/// recently active (evicted, counted), or when the kitchen stops. Times are the packets' capture times, so a capture
+/// file replays as it was captured; a poke with no packet since the last one moves that clock on by the poke interval,
+/// so flows on a quiet link still end. On each poke:
+/// <c>{"active_flows", "flows_ended", "evicted", "largest_active": [...], "top_talkers": [...]}</c>, ten of each.
+/// </summary>
+public sealed class FlowChef : DumplingChef
+{
+    public const int DefaultMaxFlows = 100_000;
+    private const int TopCount = 10;
+    private const int MaxTalkers = 10_000;
+    private const int None = -1;
+    private const byte TcpList = 0, OtherList = 1, ClosingList = 2, Free = 255;
+
+    // The flows live in one array of structs linked by index: a table of 100,000 flows holds no object the
+    // garbage collector must trace or promote (as flow objects did, costing the kitchen more than the chef).
+    private Slot[] _slots = new Slot[1024];
+    private int _used, _free = None;
+    private readonly Dictionary<FlowKey, int> _index = [];
+    // Per list (TCP, UDP and ICMP, closing): most recently active first, so expiry only looks at the tails.
+    private readonly int[] _head = [None, None, None], _tail = [None, None, None];
+    private readonly Dictionary<UInt128, Talker> _endedTalkers = [];
+    private readonly List<FlowRecord> _ended = [];
+    private double _now, _nextSweep, _pokeSeconds;
+    private long _endedInInterval;
+    private bool _packetSincePoke;
+
+    public int MaxFlows { get; init; } = DefaultMaxFlows;
+
+    /// <summary>The most flow records in one dumpling (about 300 bytes each; the hub takes 1 MiB).</summary>
+    public int MaxFlowsPerDumpling { get; init; } = 500;
+
+    /// <summary>A TCP flow without packets this long has ended (Zeek's tcp_inactivity_timeout).</summary>
+    public TimeSpan TcpIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A UDP or ICMP flow without packets this long has ended (Zeek's udp_inactivity_timeout).</summary>
+    public TimeSpan UdpIdleTimeout { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a closed or reset TCP flow still takes packets (the last ACK, retransmissions) before it is reported.</summary>
+    public TimeSpan CloseDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Flows reported early because the table was full.</summary>
+    public long Evicted { get; private set; }
+
+    /// <summary>Flows being followed now.</summary>
+    public int ActiveFlows => _index.Count;
+
+    [Flags]
+    private enum Tcp : byte { OrigSyn = 1, RespSynAck = 2, OrigFin = 4, RespFin = 8, OrigRst = 16, RespRst = 32 }
+
+    private enum Service : byte { Unknown, Ssl, Http, Ssh }
+
+    private readonly record struct FlowKey(UInt128 A, UInt128 B, int PortA, int PortB, byte Protocol);
+
+    private struct Slot
+    {
+        public FlowKey Key;
+        public UInt128 Orig, Resp;
+        public int OrigPort, RespPort;
+        public double Start, Last;
+        public long OrigPackets, OrigBytes, OrigIPBytes, RespPackets, RespBytes, RespIPBytes;
+        public long IntervalBytes, IntervalPackets;
+        public byte Protocol, List;
+        public Tcp Flags;
+        public Service Sniffed;
+        public bool SawPayload;
+        public PacketTunnel Tunnel;
+        public int Previous, Next;
+
+        public readonly bool Closed => (Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 || (Flags & (Tcp.OrigFin | Tcp.RespFin)) == (Tcp.OrigFin | Tcp.RespFin);
+    }
+
+    private struct Talker
+    {
+        public long Bytes, Packets;
+    }
+
+    public override object? OnPacket(ChefPacket packet)
+    {
+        var when = packet.EpochSeconds;
+        _packetSincePoke = true;
+        if (when > _now) _now = when;
+        if (_now >= _nextSweep) Sweep();
+        else if (_ended.Count >= MaxFlowsPerDumpling) Flush();
+
+        var headers = packet.Headers;
+        if (headers.NetworkLayer is not (PacketLayer.IPv4 or PacketLayer.IPv6)) return null;
+        var frame = packet.Data.Span;
+        int sourcePort, destinationPort;
+        var oneWay = false;
+        switch (headers.TransportLayer)
+        {
+            case PacketLayer.Tcp or PacketLayer.Udp:
+                (sourcePort, destinationPort) = (headers.SourcePort!.Value, headers.DestinationPort!.Value);
+                break;
+            case PacketLayer.Icmp or PacketLayer.IcmpV6:
+                (sourcePort, destinationPort, oneWay) = IcmpPorts(frame[headers.TransportOffset], frame[headers.TransportOffset + 1],
+                    headers.TransportLayer == PacketLayer.IcmpV6);
+                break;
+            default:
+                return null;   // other protocols, and later fragments (no ports)
+        }
+        var protocol = (byte)headers.IPProtocol!.Value;
+        var source = AddressKey.Of(headers.SourceAddressBytes(frame));
+        var destination = AddressKey.Of(headers.DestinationAddressBytes(frame));
+        var key = !oneWay && (source > destination || (source == destination && sourcePort > destinationPort))
+            ? new FlowKey(destination, source, destinationPort, sourcePort, protocol)
+            : new FlowKey(source, destination, sourcePort, destinationPort, protocol);
+
+        var tcpFlags = headers.TransportLayer == PacketLayer.Tcp ? frame[headers.TransportOffset + 13] : (byte)0;
+        if (!_index.TryGetValue(key, out var index)) index = None;
+        else if (_slots[index].Closed && (tcpFlags & 0x12) == 0x02)
+        {
+            End(index, "closed");   // the ports were reused for a new connection
+            index = None;
+        }
+        if (index == None)
+        {
+            if (_index.Count >= MaxFlows) Evict();
+            index = Allocate();
+            ref var created = ref _slots[index];
+            // A SYN-ACK seen first comes from the responder.
+            var fromResponder = (tcpFlags & 0x12) == 0x12;
+            created = new Slot
+            {
+                Key = key, Protocol = protocol, Start = when, Last = when, Tunnel = headers.Tunnel, List = Free,
+                Orig = fromResponder ? destination : source, Resp = fromResponder ? source : destination,
+                OrigPort = fromResponder ? destinationPort : sourcePort, RespPort = fromResponder ? sourcePort : destinationPort,
+            };
+            _index[key] = index;
+        }
+
+        ref var flow = ref _slots[index];
+        var ipBytes = IPLength(headers, frame);
+        var payloadBytes = Math.Max(0, ipBytes - (headers.PayloadOffset - headers.NetworkOffset));
+        var fromOrig = source == flow.Orig && sourcePort == flow.OrigPort;
+        if (fromOrig)
+        {
+            flow.OrigPackets++;
+            flow.OrigBytes += payloadBytes;
+            flow.OrigIPBytes += ipBytes;
+        }
+        else
+        {
+            flow.RespPackets++;
+            flow.RespBytes += payloadBytes;
+            flow.RespIPBytes += ipBytes;
+        }
+        flow.IntervalBytes += ipBytes;
+        flow.IntervalPackets++;
+        if (when > flow.Last) flow.Last = when;
+        if (!flow.SawPayload && headers.PayloadLength > 0)
+        {
+            flow.SawPayload = true;
+            flow.Sniffed = Sniff(headers.Payload(frame));
+        }
+        if (tcpFlags != 0) Track(ref flow, tcpFlags, fromOrig);
+
+        // Most recently active first, in the list its timeout says.
+        var list = flow.Closed ? ClosingList : flow.Protocol == PacketHeaders.ProtocolTcp ? TcpList : OtherList;
+        if (flow.List != list || _head[list] != index)
+        {
+            Unlink(index);
+            LinkFirst(index, list);
+        }
+        return null;
+    }
+
+    private int Allocate()
+    {
+        if (_free != None)
+        {
+            var reused = _free;
+            _free = _slots[reused].Next;
+            return reused;
+        }
+        if (_used == _slots.Length) Array.Resize(ref _slots, Math.Max(_slots.Length * 2, 16));
+        return _used++;
+    }
+
+    private void LinkFirst(int index, byte list)
+    {
+        ref var slot = ref _slots[index];
+        slot.List = list;
+        slot.Previous = None;
+        slot.Next = _head[list];
+        if (_head[list] != None) _slots[_head[list]].Previous = index;
+        _head[list] = index;
+        if (_tail[list] == None) _tail[list] = index;
+    }
+
+    private void Unlink(int index)
+    {
+        ref var slot = ref _slots[index];
+        if (slot.List == Free) return;
+        if (slot.Previous != None) _slots[slot.Previous].Next = slot.Next; else _head[slot.List] = slot.Next;
+        if (slot.Next != None) _slots[slot.Next].Previous = slot.Previous; else _tail[slot.List] = slot.Previous;
+        slot.List = Free;
+    }
+
+    private static void Track(ref Slot flow, byte flags, bool fromOrig)
+    {
+        const byte Fin = 0x01, Syn = 0x02, Rst = 0x04, Ack = 0x10;
+        if ((flags & (Syn | Ack)) == Syn && fromOrig) flow.Flags |= Tcp.OrigSyn;
+        if ((flags & (Syn | Ack)) == (Syn | Ack) && !fromOrig) flow.Flags |= Tcp.RespSynAck;
+        if ((flags & Fin) != 0) flow.Flags |= fromOrig ? Tcp.OrigFin : Tcp.RespFin;
+        if ((flags & Rst) != 0) flow.Flags |= fromOrig ? Tcp.OrigRst : Tcp.RespRst;
+    }
+
+    // The IP packet's length by its header (what it was on the wire, even when the capture cut it).
+    private static int IPLength(in PacketHeaders headers, ReadOnlySpan<byte> frame)
+    {
+        var length = headers.NetworkLayer == PacketLayer.IPv4
+            ? BinaryPrimitives.ReadUInt16BigEndian(frame[(headers.NetworkOffset + 2)..])
+            : BinaryPrimitives.ReadUInt16BigEndian(frame[(headers.NetworkOffset + 4)..]) is var payload and > 0 ? 40 + payload : 0;
+        return length > 0 ? length : headers.NetworkEnd - headers.NetworkOffset;
+    }
+
+    private static Service Sniff(ReadOnlySpan<byte> payload) =>
+        TlsClientHello.LooksLikeHandshake(payload) ? Service.Ssl
+        : payload.StartsWith("SSH-"u8) ? Service.Ssh
+        : payload.StartsWith("GET "u8) || payload.StartsWith("POST "u8) || payload.StartsWith("HEAD "u8) || payload.StartsWith("PUT "u8)
+          || payload.StartsWith("HTTP/1."u8) ? Service.Http
+        : Service.Unknown;
+
+    /// <summary>
+    /// ICMP's stand-ins for ports, as Community ID defines them: the type, and the type of the matching reply
+    /// for request/reply pairs (which makes the flow two-way); else the code, and the flow is one-way.
+    /// </summary>
+    private static (int, int, bool) IcmpPorts(byte type, byte code, bool v6)
+    {
+        int? counterpart = v6
+            ? type switch { 128 => 129, 129 => 128, 133 => 134, 134 => 133, 135 => 136, 136 => 135, 130 => 131, 131 => 130, 144 => 145, 145 => 144, 139 => 140, 140 => 139, _ => null }
+            : type switch { 8 => 0, 0 => 8, 13 => 14, 14 => 13, 15 => 16, 16 => 15, 10 => 9, 9 => 10, 17 => 18, 18 => 17, _ => null };
+        return counterpart is { } reply ? (type, reply, false) : (type, code, true);
+    }
+
+    private void Sweep()
+    {
+        _nextSweep = _now + 1;
+        Expire(ClosingList, CloseDelay.TotalSeconds, null);
+        Expire(TcpList, TcpIdleTimeout.TotalSeconds, "idle");
+        Expire(OtherList, UdpIdleTimeout.TotalSeconds, "idle");
+        Flush();
+    }
+
+    // The flows ended since the last flush, in dumplings of at most MaxFlowsPerDumpling.
+    private void Flush()
+    {
+        for (var at = 0; at < _ended.Count; at += MaxFlowsPerDumpling)
+            Serve(new FlowBatch(_ended.GetRange(at, Math.Min(MaxFlowsPerDumpling, _ended.Count - at))), DumplingDriver.Packet);
+        _ended.Clear();
+    }
+
+    public override void OnStart(ChefContext context) => _pokeSeconds = context.PokeIntervalSeconds;
+
+    private void Expire(byte list, double timeout, string? ended)
+    {
+        // Each pass removes the tail, so the loop ends with the list.
+        while (_tail[list] is var tail and not None && _slots[tail].Last + timeout <= _now)
+            End(tail, ended ?? ClosedReason(_slots[tail]));
+    }
+
+    private static string ClosedReason(in Slot flow) => (flow.Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 ? "reset" : "closed";
+
+    private void Evict()
+    {
+        // The least recently active of the three tails.
+        var oldest = None;
+        foreach (var tail in _tail)
+            if (tail != None && (oldest == None || _slots[tail].Last < _slots[oldest].Last)) oldest = tail;
+        if (oldest == None) return;
+        Evicted++;
+        End(oldest, _slots[oldest].Closed ? ClosedReason(_slots[oldest]) : "evicted");
+    }
+
+    private void End(int index, string ended)
+    {
+        Unlink(index);
+        ref var flow = ref _slots[index];
+        _index.Remove(flow.Key);
+        _endedInInterval++;
+        if (flow.IntervalPackets > 0)
+        {
+            AddTalker(_endedTalkers, flow.Orig, flow);
+            AddTalker(_endedTalkers, flow.Resp, flow);
+        }
+        _ended.Add(new FlowRecord(flow, ended));
+        flow.Next = _free;
+        _free = index;
+    }
+
+    private static void AddTalker(Dictionary<UInt128, Talker> talkers, UInt128 host, in Slot flow)
+    {
+        if (talkers.Count >= MaxTalkers && !talkers.ContainsKey(host)) return;
+        ref var talker = ref CollectionsMarshal.GetValueRefOrAddDefault(talkers, host, out _);
+        talker.Bytes += flow.IntervalBytes;
+        talker.Packets += flow.IntervalPackets;
+    }
+
+    /// <summary>Ended flows, which write their own JSON straight into the dumpling (no reflection, no strings in between).</summary>
+    private sealed class FlowBatch(List<FlowRecord> flows) : IJsonPayloadWriter
+    {
+        public void WriteTo(Utf8JsonWriter writer)
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("flows"u8);
+            foreach (var flow in flows) flow.WriteTo(writer);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+    }
+
+    private sealed class FlowRecord(Slot flow, string ended)
+    {
+        // Zeek's conn.log fields, in its order.
+        public void WriteTo(Utf8JsonWriter writer)
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("ts"u8, flow.Start);
+            writer.WriteString("proto"u8, ProtocolName(flow.Protocol));
+            WriteAddress(writer, "orig_h"u8, flow.Orig);
+            writer.WriteNumber("orig_p"u8, flow.OrigPort);
+            WriteAddress(writer, "resp_h"u8, flow.Resp);
+            writer.WriteNumber("resp_p"u8, flow.RespPort);
+            Span<byte> id = stackalloc byte[2 + 28];
+            writer.WriteString("community_id"u8, CommunityId(flow, id));
+            if (ServiceOf(flow) is { } service) writer.WriteString("service"u8, service);
+            else writer.WriteNull("service"u8);
+            writer.WriteNumber("duration"u8, Math.Round(flow.Last - flow.Start, 6));
+            writer.WriteNumber("orig_pkts"u8, flow.OrigPackets);
+            writer.WriteNumber("orig_bytes"u8, flow.OrigBytes);
+            writer.WriteNumber("orig_ip_bytes"u8, flow.OrigIPBytes);
+            writer.WriteNumber("resp_pkts"u8, flow.RespPackets);
+            writer.WriteNumber("resp_bytes"u8, flow.RespBytes);
+            writer.WriteNumber("resp_ip_bytes"u8, flow.RespIPBytes);
+            writer.WriteString("conn_state"u8, ConnState(flow));
+            writer.WriteString("ended"u8, ended);
+            if (flow.Tunnel == PacketTunnel.None) writer.WriteNull("tunnel"u8);
+            else writer.WriteString("tunnel"u8, TunnelName(flow.Tunnel));
+            writer.WriteEndObject();
+        }
+
+        public override string ToString() => $"{ProtocolName(flow.Protocol)} {AddressKey.Text(flow.Orig)}:{flow.OrigPort} -> {AddressKey.Text(flow.Resp)}:{flow.RespPort} {ConnState(flow)} {ended}";
+    }
+
+    private static string TunnelName(PacketTunnel tunnel) => tunnel switch
+    {
+        PacketTunnel.Vxlan => "vxlan", PacketTunnel.Geneve => "geneve", PacketTunnel.Gre => "gre", PacketTunnel.Erspan => "erspan",
+        PacketTunnel.IPInIP => "ipinip", _ => tunnel.ToString().ToLowerInvariant(),
+    };
+
+    // The address as text, without a string: IPv4 by hand, IPv6 by IPAddress's own UTF-8 formatting.
+    private static void WriteAddress(Utf8JsonWriter writer, ReadOnlySpan<byte> name, UInt128 key)
+    {
+        Span<byte> text = stackalloc byte[64];
+        var length = 0;
+        if (AddressKey.IsIPv4(key))
+        {
+            for (var shift = 24; shift >= 0; shift -= 8)
+            {
+                Utf8Formatter.TryFormat((byte)((uint)key >> shift), text[length..], out var written);
+                length += written;
+                if (shift > 0) text[length++] = (byte)'.';
+            }
+        }
+        else
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            AddressKey.Write(key, bytes);
+            new System.Net.IPAddress(bytes).TryFormat(text, out length);
+        }
+        writer.WriteString(name, text[..length]);
+    }
+
+    private static string ProtocolName(byte protocol) => protocol switch
+    {
+        PacketHeaders.ProtocolTcp => "tcp", PacketHeaders.ProtocolUdp => "udp", PacketHeaders.ProtocolIcmp => "icmp", PacketHeaders.ProtocolIcmpV6 => "icmp6",
+        _ => protocol.ToString(),
+    };
+
+    /// <summary>Zeek's conn_state codes: S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH; for UDP and ICMP, SF when both sides sent, else S0.</summary>
+    private static string ConnState(in Slot flow)
+    {
+        if (flow.Protocol != PacketHeaders.ProtocolTcp) return flow.RespPackets > 0 ? "SF" : "S0";
+        var f = flow.Flags;
+        var syn = (f & Tcp.OrigSyn) != 0;
+        var synAck = (f & Tcp.RespSynAck) != 0;
+        var established = syn && synAck;
+        if ((f & Tcp.OrigRst) != 0) return established ? "RSTO" : syn ? "RSTOS0" : "OTH";
+        if ((f & Tcp.RespRst) != 0) return established ? "RSTR" : syn ? "REJ" : synAck ? "RSTRH" : "OTH";
+        var (finOrig, finResp) = ((f & Tcp.OrigFin) != 0, (f & Tcp.RespFin) != 0);
+        if (established) return finOrig && finResp ? "SF" : finOrig ? "S2" : finResp ? "S3" : "S1";
+        if (syn) return finOrig ? "SH" : "S0";
+        if (synAck) return finResp ? "SHR" : "OTH";
+        return "OTH";
+    }
+
+    // What the first payload looked like, else what the responder's port usually serves (Zeek's names).
+    private static string? ServiceOf(in Slot flow)
+    {
+        switch (flow.Sniffed)
+        {
+            case Service.Ssl: return "ssl";
+            case Service.Http: return "http";
+            case Service.Ssh: return "ssh";
+        }
+        if (flow.Protocol == PacketHeaders.ProtocolUdp)
+            return flow.RespPort switch
+            {
+                53 or 5353 => "dns", 67 or 68 => "dhcp", 123 => "ntp", 137 => "netbios-ns", 161 or 162 => "snmp", 443 => "quic",
+                500 or 4500 => "ike", 514 => "syslog", 1900 => "ssdp", 3478 => "stun", 4789 => "vxlan", 6081 => "geneve", 5355 => "llmnr",
+                _ => flow.OrigPort is 53 or 5353 ? "dns" : flow.OrigPort is 67 or 68 ? "dhcp" : null,
+            };
+        if (flow.Protocol == PacketHeaders.ProtocolTcp)
+            return flow.RespPort switch
+            {
+                21 => "ftp", 22 => "ssh", 23 => "telnet", 25 or 587 => "smtp", 53 => "dns", 80 or 8080 => "http", 110 => "pop3", 143 => "imap",
+                443 or 8443 or 993 or 995 or 636 or 465 => "ssl", 445 => "smb", 389 => "ldap", 3306 => "mysql", 3389 => "rdp", 5432 => "postgresql",
+                6379 => "redis", 179 => "bgp", 1883 => "mqtt", 5672 => "amqp",
+                _ => null,
+            };
+        return null;
+    }
+
+    /// <summary>The flow's Community ID (version 1, seed 0): "1:" and the base64 of the SHA-1 of seed, addresses, protocol, padding and ports, smaller end first.</summary>
+    private static ReadOnlySpan<byte> CommunityId(in Slot flow, Span<byte> text)
+    {
+        Span<byte> input = stackalloc byte[2 + 16 + 16 + 2 + 4];
+        var at = 2;   // the seed, 0
+        input[..2].Clear();
+        at += AddressKey.Write(flow.Key.A, input[at..]);
+        at += AddressKey.Write(flow.Key.B, input[at..]);
+        input[at++] = flow.Protocol;
+        input[at++] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(input[at..], (ushort)flow.Key.PortA);
+        BinaryPrimitives.WriteUInt16BigEndian(input[(at + 2)..], (ushort)flow.Key.PortB);
+        at += 4;
+        Span<byte> hash = stackalloc byte[20];
+        SHA1.HashData(input[..at], hash);
+        "1:"u8.CopyTo(text);
+        Base64.EncodeToUtf8(hash, text[2..], out _, out var written);
+        return text[..(2 + written)];
+    }
+
+    public override object? OnInterval()
+    {
+        // No packet for a whole interval: capture time went on all the same (a quiet link), so idle flows can end.
+        if (!_packetSincePoke && _now > 0 && _pokeSeconds > 0)
+        {
+            _now += _pokeSeconds;
+            Sweep();
+        }
+        _packetSincePoke = false;
+        Flush();
+        var talkers = new Dictionary<UInt128, Talker>(_endedTalkers);
+        _endedTalkers.Clear();
+        foreach (var index in _index.Values)
+        {
+            ref var flow = ref _slots[index];
+            if (flow.IntervalPackets == 0) continue;
+            AddTalker(talkers, flow.Orig, flow);
+            AddTalker(talkers, flow.Resp, flow);
+        }
+        var top = talkers.OrderByDescending(t => t.Value.Bytes).ThenBy(t => t.Key).Take(TopCount)
+            .Select(t => new TalkerEntry(AddressKey.Text(t.Key), t.Value.Bytes, t.Value.Packets)).ToList();
+        var largest = _index.Values.OrderByDescending(i => _slots[i].OrigIPBytes + _slots[i].RespIPBytes).ThenBy(i => _slots[i].Start).Take(TopCount)
+            .Select(i => Active(_slots[i])).ToList();
+        foreach (var index in _index.Values) _slots[index].IntervalBytes = _slots[index].IntervalPackets = 0;
+        var payload = new SummaryPayload(_index.Count, _endedInInterval, Evicted, largest, top);
+        _endedInInterval = 0;
+        return payload;
+    }
+
+    private static ActiveEntry Active(in Slot f) => new(ProtocolName(f.Protocol), AddressKey.Text(f.Orig), f.OrigPort, AddressKey.Text(f.Resp), f.RespPort,
+        f.OrigIPBytes + f.RespIPBytes, f.OrigPackets + f.RespPackets, Math.Round(f.Last - f.Start, 6), ConnState(f));
+
+    /// <summary>Reports every flow still followed: the capture (or the kitchen) ends, and with it what it saw.</summary>
+    public override void OnStop()
+    {
+        foreach (var list in (ReadOnlySpan<byte>)[ClosingList, TcpList, OtherList])
+        {
+            // Oldest first, as they would have ended; each pass removes the tail.
+            while (_tail[list] is var tail and not None) End(tail, _slots[tail].Closed ? ClosedReason(_slots[tail]) : "stopped");
+        }
+        Flush();
+    }
+
+    // Fields named as the wire wants them.
+    private sealed record TalkerEntry(string host, long bytes, long packets);
+    private sealed record ActiveEntry(string proto, string orig_h, int orig_p, string resp_h, int resp_p, long bytes, long packets,
+        double duration, string conn_state);
+    private sealed record SummaryPayload(int active_flows, long flows_ended, long evicted, List<ActiveEntry> largest_active,
+        List<TalkerEntry> top_talkers);
+}

@@ -1,0 +1,159 @@
+using System.Text.Json;
+using NetDumplings.Chefs;
+using NetDumplings.Packets;
+using NetDumplings.Tests.Kitchen;
+using NetDumplings.Traffic;
+using PacketDotNet;
+using static NetDumplings.Traffic.FrameBuilder;
+
+namespace NetDumplings.Tests.Decoding;
+
+/// <summary>What tshark does not say: flow states and endings, bounds, and the interval summaries.</summary>
+public class NewChefTests
+{
+    /// <summary>Collects what a chef serves outside a kitchen.</summary>
+    private sealed class Outlet : IChefOutlet
+    {
+        public readonly List<JsonElement> Served = [];
+        public void Serve(DumplingChef chef, object? payload, DumplingDriver driver) => Served.Add(DumplingCodec.Create(chef.Name, "test", driver, payload).PayloadElement);
+        public List<JsonElement> Flows => [.. Served.SelectMany(s => s.GetProperty("flows").EnumerateArray())];
+        public void ReportError(DumplingChef chef, Exception error, DateTimeOffset? packetTime) => throw error;
+    }
+
+    private static ChefPacket Packet(byte[] frame, DateTimeOffset time) => new(frame, time, LinkLayers.Ethernet);
+
+    private static readonly DateTimeOffset T0 = DecodingCaptures.Start;
+
+    [Fact]
+    public async Task FlowChef_says_how_each_connection_went()
+    {
+        using var dir = new TempDir();
+        DecodingCaptures.Write(dir.File("s.pcap"), DecodingCaptures.Variants[0], DecodingCaptures.Scenario());
+        var (dumplings, _, _) = await CaptureDecodingTests.Cook(dir.File("s.pcap"));
+        var flows = TSharkCheck.Packets(dumplings, "FlowChef")
+            .GroupBy(f => $"{f.GetProperty("proto")} {f.GetProperty("resp_h")}:{f.GetProperty("resp_p")}")
+            .ToDictionary(g => g.Key, g => g.First());
+        (string Flow, string State, string Ended, string? Service)[] expected =
+        [
+            ("tcp 10.1.0.20:443", "SF", "closed", "ssl"), ("tcp 10.1.0.21:443", "RSTO", "reset", "ssl"), ("tcp fd00::20:443", "RSTR", "reset", "ssl"),
+            ("tcp 10.1.0.22:80", "SF", "closed", "http"), ("tcp 10.1.0.23:8080", "REJ", "reset", "http"), ("tcp 10.1.0.53:53", "SF", "closed", "dns"),
+            ("udp 10.1.0.53:53", "SF", "stopped", "dns"), ("udp 10.1.0.1:123", "SF", "stopped", "ntp"), ("udp 255.255.255.255:67", "S0", "stopped", "dhcp"),
+            ("icmp 10.1.0.1:0", "SF", "stopped", null),
+        ];
+        foreach (var (flow, state, ended, service) in expected)
+        {
+            Assert.True(flows.ContainsKey(flow), $"no flow {flow} among {string.Join(", ", flows.Keys)}");
+            Assert.Equal(state, flows[flow].GetProperty("conn_state").GetString());
+            Assert.Equal(ended, flows[flow].GetProperty("ended").GetString());
+            Assert.Equal(service, flows[flow].GetProperty("service").GetString());
+        }
+        var summary = dumplings.Single(d => d.Chef == "FlowChef" && d.Driver == DumplingDriver.Interval).PayloadElement;
+        Assert.True(summary.GetProperty("top_talkers").GetArrayLength() is > 0 and <= 10);
+        Assert.Equal("10.1.0.10", summary.GetProperty("top_talkers")[0].GetProperty("host").GetString());
+    }
+
+    [Fact]
+    public void FlowChef_ends_idle_flows_by_capture_time_and_evicts_when_full()
+    {
+        var chef = new FlowChef { MaxFlows = 3, UdpIdleTimeout = TimeSpan.FromSeconds(60) };
+        var outlet = new Outlet();
+        chef.Attach(outlet);
+        byte[] Udp(int port) => EthernetIP(IPv4("10.0.0.1", "10.0.0.2", 17, FrameBuilder.Udp(port, 53, [1, 2, 3])));
+        chef.OnPacket(Packet(Udp(1000), T0));
+        chef.OnPacket(Packet(Udp(1001), T0.AddSeconds(1)));
+        chef.OnPacket(Packet(Udp(1002), T0.AddSeconds(2)));
+        chef.OnPacket(Packet(Udp(1003), T0.AddSeconds(3)));   // the table is full: the least recently active goes
+        Assert.Equal(1, chef.Evicted);
+        Assert.Empty(outlet.Served);   // reported with the next second's flows
+
+        chef.OnPacket(Packet(Udp(1003), T0.AddSeconds(50)));   // keeps 1003 alive
+        Assert.Equal(1000, Assert.Single(outlet.Flows).GetProperty("orig_p").GetInt32());
+        Assert.Equal("evicted", outlet.Flows[0].GetProperty("ended").GetString());
+        chef.OnPacket(Packet(Udp(1004), T0.AddSeconds(62.5)));  // 1001 and 1002 have been idle over a minute
+        Assert.Equal(["evicted", "idle", "idle"], outlet.Flows.Select(f => f.GetProperty("ended").GetString()));
+        Assert.Equal(2, outlet.Served.Count);   // the two idle ones in one dumpling
+        Assert.Equal(2, chef.ActiveFlows);
+        var summary = JsonSerializer.SerializeToElement(chef.OnInterval());
+        Assert.Equal(2, summary.GetProperty("active_flows").GetInt32());
+        Assert.Equal(3, summary.GetProperty("flows_ended").GetInt64());
+        chef.OnStop();
+        Assert.Equal(5, outlet.Flows.Count);
+    }
+
+    [Fact]
+    public void FlowChef_ends_flows_on_a_quiet_link_and_splits_big_batches()
+    {
+        var chef = new FlowChef { MaxFlowsPerDumpling = 100 };
+        var outlet = new Outlet();
+        chef.Attach(outlet);
+        chef.OnStart(new ChefContext("k", 30, CancellationToken.None));
+        for (var i = 0; i < 250; i++)
+            chef.OnPacket(Packet(EthernetIP(IPv4("10.0.0.1", "10.0.0.2", 17, FrameBuilder.Udp(1000 + i, 53, [1]))), T0));
+        chef.OnInterval();
+        Assert.Empty(outlet.Served);
+        chef.OnInterval();   // 30 s without a packet
+        Assert.Empty(outlet.Served);
+        chef.OnInterval();   // 60 s: idle
+        Assert.Equal([100, 100, 50], outlet.Served.Select(s => s.GetProperty("flows").GetArrayLength()));
+        Assert.All(outlet.Flows, f => Assert.Equal("idle", f.GetProperty("ended").GetString()));
+    }
+
+    [Fact]
+    public void FlowChef_summaries_stay_bounded()
+    {
+        var chef = new FlowChef();
+        chef.Attach(new Outlet());
+        for (var i = 0; i < 5000; i++)
+            chef.OnPacket(Packet(EthernetIP(IPv4($"10.{i / 250}.{i % 250}.1", "10.255.0.1", 6, Tcp(40000, 443, 1, 0, Syn, []))), T0.AddMilliseconds(i)));
+        var summary = JsonSerializer.SerializeToElement(chef.OnInterval());
+        Assert.Equal(5000, summary.GetProperty("active_flows").GetInt32());
+        Assert.Equal(10, summary.GetProperty("largest_active").GetArrayLength());
+        Assert.Equal(10, summary.GetProperty("top_talkers").GetArrayLength());
+        Assert.Equal("10.255.0.1", summary.GetProperty("top_talkers")[0].GetProperty("host").GetString());
+    }
+
+    [Fact]
+    public async Task DHCPChef_DNSAnswerChef_and_TLSChef_summarise_the_interval()
+    {
+        using var dir = new TempDir();
+        DecodingCaptures.Write(dir.File("s.pcap"), DecodingCaptures.Variants[0], DecodingCaptures.Scenario());
+        var (dumplings, _, _) = await CaptureDecodingTests.Cook(dir.File("s.pcap"));
+        JsonElement Summary(string chef) => dumplings.Single(d => d.Chef == chef && d.Driver == DumplingDriver.Interval).PayloadElement;
+
+        var device = Summary("DHCPChef").GetProperty("devices").GetProperty("02:00:00:00:00:99");
+        Assert.Equal("laptop-7", device.GetProperty("host_name").GetString());
+        Assert.Equal("laptop-7.corp.example", device.GetProperty("client_fqdn").GetString());
+        Assert.Equal("MSFT 5.0", device.GetProperty("vendor_class").GetString());
+        Assert.Equal("10.1.0.99", device.GetProperty("requested_address").GetString());
+        Assert.Equal("10.1.0.99", device.GetProperty("assigned_address").GetString());
+        Assert.Equal(86400u, device.GetProperty("lease_time").GetUInt32());
+        Assert.Equal(["DISCOVER", "OFFER", "REQUEST", "ACK"], device.GetProperty("message_types").EnumerateArray().Select(t => t.GetString()));
+
+        var dns = Summary("DNSAnswerChef");
+        Assert.Equal(4, dns.GetProperty("responses").GetInt64());
+        Assert.Equal(3, dns.GetProperty("rcodes").GetProperty("NOERROR").GetInt64());
+        Assert.Equal(1, dns.GetProperty("rcodes").GetProperty("NXDOMAIN").GetInt64());
+        Assert.Equal(0.0205, dns.GetProperty("rtt").GetProperty("max").GetDouble(), 6);
+        Assert.Equal(0, dns.GetProperty("pending").GetInt32());
+
+        var tls = Summary("TLSChef");
+        Assert.Equal(3, tls.GetProperty("client_hellos").GetInt64());
+        Assert.Equal(1, tls.GetProperty("http_requests").GetInt64());
+        Assert.Equal(1, tls.GetProperty("top_server_names").GetProperty("big.example.com").GetInt64());
+        var hello = dumplings.First(d => d.Chef == "TLSChef").PayloadElement;
+        Assert.Equal(["TLS 1.3", "TLS 1.2"], hello.GetProperty("versions").EnumerateArray().Select(v => v.GetString()));
+        Assert.Equal(["h2", "http/1.1"], hello.GetProperty("alpn").EnumerateArray().Select(v => v.GetString()));
+        Assert.StartsWith("t13d1511h2_", hello.GetProperty("ja4").GetString());
+    }
+
+    [Fact]
+    public void DNSAnswerChef_forgets_unanswered_queries_and_stays_bounded()
+    {
+        var chef = new DNSAnswerChef { MaxPendingQueries = 100 };
+        for (var i = 0; i < 1000; i++)
+            chef.OnPacket(Packet(EthernetIP(IPv4("10.0.0.1", "10.0.0.53", 17, FrameBuilder.Udp(1024 + i, 53, Dns((ushort)i, false, $"n{i}.example", 1)))), T0.AddMilliseconds(i)));
+        var summary = JsonSerializer.SerializeToElement(chef.OnInterval());
+        Assert.Equal(100, summary.GetProperty("pending").GetInt32());
+        Assert.Equal(900, summary.GetProperty("unanswered").GetInt64());
+    }
+}
