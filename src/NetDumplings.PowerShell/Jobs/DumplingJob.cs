@@ -100,7 +100,18 @@ public abstract class DumplingJob : Job2
     }
 
     /// <summary>Waits until a foreground cmdlet replaying this job has written its last records.</summary>
-    internal bool WaitForReplay(TimeSpan timeout) => _notReplaying.Wait(timeout);
+    internal bool WaitForReplay(TimeSpan timeout)
+    {
+        try
+        {
+            return _notReplaying.Wait(timeout);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The job was disposed (its foreground cmdlet ended) while a signal was stopping it: nothing is left to replay.
+            return true;
+        }
+    }
 
     /// <summary>
     /// Called on the pipeline thread after Ctrl+C stopped the foreground: the pipeline takes no more
