@@ -34,9 +34,13 @@ Describe 'Completion of -Kitchen and -Chef from the hub' {
         (Get-Completion "Receive-Dumpling -Hub $($hubJob.Info.EaterHub) -Chef AR").CompletionText | Should -Be @('ARPChef')
     }
 
-    It 'finds the running hub job when -Hub is not given' {
-        (Get-Completion 'Receive-Dumpling -Kitchen ').CompletionText | Should -Contain 'rooftop_kitchen'
-        (Get-Completion 'Receive-Dumpling -Count 1 -Chef DNS').CompletionText | Should -Be @('DNSLookupChef')
+    It 'asks every running hub job (and the default hub) when -Hub is not given' {
+        $other = Start-DumplingHub -InPort 0 -OutPort 0 -AsJob   # a second hub, without kitchens
+        try {
+            (Get-Completion 'Receive-Dumpling -Kitchen ').CompletionText | Should -Contain 'rooftop_kitchen'
+            (Get-Completion 'Receive-Dumpling -Count 1 -Chef DNS').CompletionText | Should -Be @('DNSLookupChef')
+        }
+        finally { $other | Stop-Job -PassThru | Remove-Job }
     }
 
     It 'offers nothing, quickly, when nothing answers at -Hub' {

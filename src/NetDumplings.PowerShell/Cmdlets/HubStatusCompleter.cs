@@ -12,7 +12,7 @@ namespace NetDumplings.PowerShell.Cmdlets;
 
 /// <summary>
 /// Completes Receive-Dumpling's -Kitchen and -Chef from the hub's status: the hub at the -Hub
-/// already typed, else this session's first running hub job, else the default address. It reads
+/// already typed, else the default hub and this session's running hub jobs (all at once). It reads
 /// the hub's <c>/status.json</c> from the out-port over plain HTTP(S) with a short timeout, so a
 /// missing, slow or foreign hub offers nothing instead of holding the prompt.
 /// </summary>
@@ -25,13 +25,17 @@ public sealed class HubStatusCompleter : IArgumentCompleter
         CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters)
     {
         var word = wordToComplete.Trim('\'', '"');
-        var status = ReadStatus(HubText(fakeBoundParameters), fakeBoundParameters);
-        if (status is null) return [];
+        // All asked at once, so completion waits at most one timeout however many hubs there are.
+        var asking = HubTexts(fakeBoundParameters).Select(hub => Task.Run(() => ReadStatus(hub, fakeBoundParameters))).ToArray();
+        Task.WaitAll(asking, Wait + TimeSpan.FromMilliseconds(250));
+        var statuses = asking.Where(t => t.IsCompletedSuccessfully && t.Result is not null).Select(t => t.Result!).ToList();
+        if (statuses.Count == 0) return [];
+        var allKitchens = statuses.SelectMany(s => s.Kitchens).ToList();
         var kitchens = parameterName.Equals("Kitchen", StringComparison.OrdinalIgnoreCase);
         IEnumerable<(string Name, string Tip)> names = kitchens
-            ? status.Kitchens.Where(k => !string.IsNullOrEmpty(k.Name))
+            ? allKitchens.Where(k => !string.IsNullOrEmpty(k.Name))
                 .Select(k => (k.Name!, $"kitchen '{k.Name}' on {k.Interface ?? "?"}: {string.Join(", ", k.Chefs)}"))
-            : status.Kitchens.SelectMany(k => k.Chefs.Select(c => (Chef: c, Kitchen: k.Name)))
+            : allKitchens.SelectMany(k => k.Chefs.Select(c => (Chef: c, Kitchen: k.Name)))
                 .Where(c => !string.IsNullOrEmpty(c.Chef))
                 .GroupBy(c => c.Chef, StringComparer.Ordinal)
                 .Select(g => (g.Key, $"chef '{g.Key}' in {string.Join(", ", g.Select(c => c.Kitchen).Distinct())}"))
@@ -46,25 +50,26 @@ public sealed class HubStatusCompleter : IArgumentCompleter
     private static string Quote(string name) =>
         name.Any(c => char.IsWhiteSpace(c) || "'\"`$;,(){}[]|&<>@#*?".Contains(c)) ? $"'{name.Replace("'", "''")}'" : name;
 
-    /// <summary>The -Hub typed so far, else the first running hub job's out-port, else the default.</summary>
-    private static string HubText(System.Collections.IDictionary bound)
+    /// <summary>The -Hub typed so far; else the default hub and this session's running hub jobs' out-ports.</summary>
+    private static List<string> HubTexts(System.Collections.IDictionary bound)
     {
-        if (bound["Hub"] is { } typed && typed.ToString() is { Length: > 0 } text) return text;
+        if (bound["Hub"] is { } typed && typed.ToString() is { Length: > 0 } text) return [text];
+        var hubs = new List<string> { $"{HubAddress.DefaultHost}:{HubAddress.DefaultOutPort}" };
         try
         {
             if (Runspace.DefaultRunspace is not null)
             {
                 using var ps = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace);
                 foreach (var job in ps.AddCommand("Get-Job").Invoke<Job>())
-                    if (job is DumplingHubJob { Info: { } info } && job.JobStateInfo.State == JobState.Running)
-                        return info.EaterHub;
+                    if (job is DumplingHubJob { Info: { } info } && job.JobStateInfo.State == JobState.Running && hubs.Count < 16)
+                        hubs.Add(info.EaterHub);
             }
         }
         catch (Exception e) when (e is InvalidOperationException or PSInvalidOperationException)
         {
-            // Completion inside a pipeline that cannot run nested commands: use the default.
+            // Completion inside a pipeline that cannot run nested commands: the default hub only.
         }
-        return $"{HubAddress.DefaultHost}:{HubAddress.DefaultOutPort}";
+        return hubs.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
     }
 
     /// <summary>The hub's status from its out-port's /status.json, or null (unreachable, slow, not a hub, refused).</summary>
