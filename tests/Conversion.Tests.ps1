@@ -145,6 +145,33 @@ Describe 'Dumplings as data' {
         ($csv[0].Payload | ConvertFrom-Json).lookup.hostname | Should -Be 'example.com'
     }
 
+    It 'ConvertTo-Json writes time, kitchen, chef, driver (its name) and the payload as JSON, without a warning' {
+        $text = $dumplings[0] | ConvertTo-Json -WarningVariable jsonWarnings
+        $jsonWarnings | Should -BeNullOrEmpty
+        $back = $text | ConvertFrom-Json -AsHashtable
+        @($back.Keys) | Sort-Object | Should -Be @('Chef', 'CreationTime', 'Driver', 'Kitchen', 'Payload')
+        $back.Chef | Should -Be 'DNSLookupChef'
+        $back.Kitchen | Should -Be 'edge'
+        $back.Driver | Should -Be 'Packet'
+        [DateTimeOffset]$back.CreationTime | Should -Be ([DateTimeOffset]::FromUnixTimeMilliseconds(1767268800500))
+        $back.Payload.lookup.hostname | Should -Be 'example.com'
+        $back.Payload.tags | Should -Be @('a', 'b')
+        $text | Should -Not -Match 'Utf8Json|PayloadElement|ValueKind|EpochSeconds'
+        # A list of dumplings, as Receive-Dumpling | ConvertTo-Json makes it.
+        $all = $dumplings | ConvertTo-Json -Depth 5 | ConvertFrom-Json
+        $all.Count | Should -Be 2
+        $all[1].Driver | Should -Be 'Interval'
+        $all[1].Payload.packet_counts.TCP | Should -Be 3
+    }
+
+    It 'leaves the engine''s Dumpling whole for C#: its raw members are still there and typed' {
+        $d = $dumplings[0]
+        $d.Driver.GetType() | Should -Be ([string])   # what PowerShell shows
+        $d.PSObject.BaseObject.Driver | Should -Be ([NetDumplings.DumplingDriver]::Packet)
+        $d.PSObject.BaseObject.Utf8Json.Length | Should -Be ([Text.Encoding]::UTF8.GetByteCount($d.Json))
+        $d.PSObject.BaseObject.PayloadElement.GetProperty('lookup').GetProperty('hostname').GetString() | Should -Be 'example.com'
+    }
+
     It 'Get-Member lists what a user wants, and the raw forms still answer by name' {
         ($dumplings[0] | Get-Member -MemberType Properties).Name | Should -Be @('Chef', 'CreationTime', 'Driver', 'Kitchen', 'Payload')
         ($dumplings[0] | Select-Object CreationTime, Kitchen, Chef, Driver, Payload | ConvertTo-Json -Compress -Depth 5) | Should -Match '"Driver":"Packet","Payload":\{"lookup":\{"hostname":"example.com"'

@@ -62,6 +62,26 @@ Describe 'Get-DumplingHubStatus' {
         ($s.Eaters | Out-String -Width 200) | Should -Match 'Replayed'
     }
 
+    It 'cuts no kitchen or eater name in its tables at 80 columns' {
+        $longKitchen = 'the_rooftop_kitchen_on_building_seven'
+        $longEater = 'a_status_reader_with_a_long_name_too'
+        $peer = Connect-TestPeer $hub.Info.KitchenHub "{`"kitchen_name`":`"$longKitchen`",`"interface`":`"lo`",`"filter`":`"udp`",`"chefs`":[`"DNSLookupChef`"],`"poke_interval`":2.0}"
+        try {
+            Wait-Until { (Get-DumplingHubStatus -Hub $hub.Info.EaterHub).Kitchens.Name -contains $longKitchen } -What 'long kitchen listed'
+            $s = Get-DumplingHubStatus -Hub $hub.Info.EaterHub -EaterName $longEater
+            $kitchens = $s.Kitchens | Out-String -Width 80
+            $kitchens | Should -Match $longKitchen
+            $kitchens | Should -Match 'status_kitchen'
+            ($s.Eaters | Out-String -Width 80) | Should -Match $longEater
+            # The summary wraps long names onto further lines instead of cutting them with '…'.
+            $summary = $s | Out-String -Width 80
+            $summary | Should -Not -Match '…'
+            ($summary -split "`n" | ForEach-Object { $_.Length } | Measure-Object -Maximum).Maximum | Should -BeLessOrEqual 80
+            ($s | Out-String -Width 200) | Should -Match $longKitchen
+        }
+        finally { $peer.Dispose() }
+    }
+
     It 'says when no status comes in time' {
         $quiet = Start-DumplingHub -InPort 0 -OutPort 0 -StatusInterval 0 -AsJob
         try {

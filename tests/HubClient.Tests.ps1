@@ -115,6 +115,52 @@ Describe 'A cmdlet at the wrong port of a hub' {
     }
 }
 
+Describe 'A cmdlet at an HTTP server that is not a hub' {
+    BeforeAll {
+        # A tiny web server on a free loopback port: answers every request 200 with a page, as any
+        # web server would, for at most 40 requests or 60 s.
+        $WebPort = Get-FreeTcpPort
+        $Web = "127.0.0.1:$WebPort"
+        $WebServer = Start-ThreadJob -ArgumentList $WebPort -ScriptBlock {
+            param($port)
+            $listener = [System.Net.HttpListener]::new()
+            $listener.Prefixes.Add("http://127.0.0.1:$port/")
+            $listener.Start()
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            try {
+                for ($i = 0; $i -lt 40 -and [DateTime]::UtcNow -lt $deadline; $i++) {
+                    $pending = $listener.GetContextAsync()
+                    while (-not $pending.Wait(200)) { if ([DateTime]::UtcNow -ge $deadline) { return } }
+                    $context = $pending.Result
+                    $bytes = [Text.Encoding]::UTF8.GetBytes('<html><body>It works!</body></html>')
+                    $context.Response.StatusCode = 200
+                    $context.Response.ContentType = 'text/html'
+                    $context.Response.OutputStream.Write($bytes, 0, $bytes.Length)
+                    $context.Response.Close()
+                }
+            }
+            finally { $listener.Stop() }
+        }
+        $listening = Wait-Until { @(ss -tlnH "( sport = :$WebPort )" | Where-Object { $_ -match '\S' }).Count -gt 0 } -Seconds 10
+        $listening | Should -BeTrue
+    }
+    AfterAll { $WebServer | Remove-Job -Force }
+
+    It 'Receive-Dumpling ends at once with an error saying what answered and asking whether it is a hub' {
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $err = { Receive-Dumpling -Hub $Web -Count 1 -Timeout 10 -NoReconnect } | Should -Throw -PassThru
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $err.Exception.Message | Should -BeLike "*$Web*HTTP 200*is this a dumpling hub?*"
+        $err.Exception.Message | Should -Not -BeLike '*base stream*'
+        $err.FullyQualifiedErrorId | Should -BeLike 'Hub*'
+    }
+
+    It 'Get-DumplingHubStatus and Send-Dumpling say the same' {
+        { Get-DumplingHubStatus -Hub $Web -Timeout 5 } | Should -Throw -ExpectedMessage '*HTTP 200*is this a dumpling hub?*'
+        { 1..3 | Send-Dumpling -Hub $Web -ErrorAction Stop } | Should -Throw -ExpectedMessage '*HTTP 200*is this a dumpling hub?*'
+    }
+}
+
 Describe '-Timeout while the hub is away' {
     It 'Receive-Dumpling ends after -Timeout even while it is reconnecting' {
         $hub = Start-TestHub

@@ -212,7 +212,7 @@ Describe 'New-DumplingChef' {
         $chef = New-DumplingChef -Name IntervalFails -OnPacket { param($Packet) 'p' } -OnInterval { throw 'tick failed' }
         $outlet = Invoke-Chef $chef @(New-UdpPacket) -IntervalsAfter 2
         @($outlet.Errors).Count | Should -Be 2
-        @($outlet.Errors)[0].Message | Should -BeLike "Chef 'IntervalFails' failed in its interval handler: tick failed"
+        @($outlet.Errors)[0].Message | Should -BeLike "Chef 'IntervalFails' failed in its interval handler, at line * of *New-DumplingChef.Tests.ps1 (-OnInterval: throw 'tick failed'): tick failed"
         @($outlet.ErrorTimes)[0] | Should -BeNullOrEmpty
         Get-Payloads $outlet | Should -Be '"p"'
     }

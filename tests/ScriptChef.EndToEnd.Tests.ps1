@@ -74,6 +74,33 @@ Describe 'A scriptblock chef in Start-DumplingKitchen' {
         $chef.ErrorCount | Should -Be ($script:Summary.ArpRequests + $script:Summary.ArpReplies)
     }
 
+    It 'says in one sentence which chef failed, on which packet, at which line of its script' {
+        $chefFile = Join-Path $TestDrive 'picky-chef.ps1'
+        Set-Content $chefFile -Value @(
+            'New-DumplingChef -Name LinePicky -OnPacket {'
+            '    param($Packet)'
+            '    $zero = 0'
+            '    if ($Packet.Protocol -eq ''ARP'') {'
+            '        $ratio = 1 / $zero'
+            '    }'
+            '}'
+        )
+        $chef = & $chefFile
+        $null = Start-DumplingKitchen -Path $script:Capture -NoHub -Chef $chef -PokeInterval 0 -ErrorVariable kitchenErrors -ErrorAction SilentlyContinue
+        $kitchenErrors.Count | Should -BeGreaterThan 0
+        $text = "$($kitchenErrors[0])"
+        $text | Should -BeLike "Chef 'LinePicky' failed on the packet captured at 20*, at line 5 of $chefFile (-OnPacket: `$ratio = 1 / `$zero): Attempted to divide by zero.*"
+        $text | Should -Not -BeLike '*own thread*'
+        ([regex]::Matches($text, "Chef 'LinePicky'")).Count | Should -Be 1
+        $kitchenErrors[0].FullyQualifiedErrorId | Should -BeLike 'ChefFailed*'
+
+        # Typed at the prompt (no file): the line within the scriptblock as typed, and the handler.
+        $chef = New-DumplingChef -Name TypedPicky -OnPacket { param($Packet)
+            if ($Packet.Protocol -eq 'ARP') { throw 'no ARP please' } } -OnInterval { }
+        $null = Start-DumplingKitchen -Path $script:Capture -NoHub -Chef $chef -PokeInterval 0 -ErrorVariable typedErrors -ErrorAction SilentlyContinue
+        "$($typedErrors[0])" | Should -BeLike "Chef 'TypedPicky' failed on the packet captured at 20*, at line * of *(-OnPacket: if (`$Packet.Protocol -eq 'ARP') { throw 'no ARP please' }): no ARP please"
+    }
+
     It 'sends its dumplings through a real hub to an eater' {
         $hub = Start-DumplingHub -InPort 0 -OutPort 0 -StatusInterval 0 -AsJob
         try {

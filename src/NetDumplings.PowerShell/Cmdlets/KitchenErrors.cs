@@ -26,7 +26,12 @@ internal static class KitchenErrors
             notice.Chef is null ? ErrorCategory.ReadError : ErrorCategory.InvalidResult,
             (object?)notice.Chef ?? "kitchen");
         // The chef's own exception keeps its type and stack; the message says which chef and which packet.
-        return notice.Error is null ? record : WithMessage(record, notice.Message);
+        if (notice.Error is null) return record;
+        // A scriptblock chef's error is already one sentence naming the chef, the packet and the script
+        // line: keep it whole, without the kitchen's "Chef 'X' failed on its own thread (...):" before it.
+        if (notice.Error is ScriptChefs.ScriptChefException && notice.Message.IndexOf(notice.Error.Message, StringComparison.Ordinal) is var at and > 0)
+            return WithMessage(record, notice.Message[at..]);
+        return WithMessage(record, notice.Message);
     }
 
     private static ErrorRecord WithMessage(ErrorRecord record, string message)

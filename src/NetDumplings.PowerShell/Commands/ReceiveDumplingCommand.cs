@@ -37,11 +37,13 @@ public sealed class ReceiveDumplingCommand : HubClientCmdlet
     /// <summary><para type="description">Chef names to eat; wildcards allowed. Default: every chef.</para></summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HubStatusCompleter))]
     public string[] Chef { get; set; } = [];
 
     /// <summary><para type="description">Kitchen names to eat; wildcards allowed. Default: every kitchen and the hub's own status dumplings.</para></summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HubStatusCompleter))]
     public string[] Kitchen { get; set; } = [];
 
     /// <summary><para type="description">Only packet dumplings or only interval dumplings.</para><para type="default">None: both drivers</para></summary>

@@ -20,10 +20,28 @@ internal sealed class ChefScript
     public const string StateVariable = "State";
     private const string UsingPrefix = "__ndUsing";
 
-    private ChefScript(string text, IReadOnlyDictionary<string, object?> usingValues)
+    private ChefScript(string text, IReadOnlyDictionary<string, object?> usingValues, IReadOnlyList<Piece> pieces)
     {
         Text = text;
         UsingValues = usingValues;
+        _pieces = pieces;
+    }
+
+    /// <summary>A handler's block inlined into the script: its lines here and where they came from.</summary>
+    private sealed record Piece(int GeneratedLine, int LineCount, int SourceLine, string? File, string Handler);
+
+    private readonly IReadOnlyList<Piece> _pieces;
+
+    /// <summary>
+    /// Where a line of the generated script came from: the handler (-OnPacket, -OnInterval), its script
+    /// file (null when typed at the prompt) and the line there; null for the script's own glue lines.
+    /// </summary>
+    public (string Handler, string? File, int Line)? Locate(int generatedLine)
+    {
+        foreach (var piece in _pieces)
+            if (generatedLine >= piece.GeneratedLine && generatedLine < piece.GeneratedLine + piece.LineCount)
+                return (piece.Handler, piece.File, piece.SourceLine + (generatedLine - piece.GeneratedLine));
+        return null;
     }
 
     /// <summary>The generated script.</summary>
@@ -46,28 +64,49 @@ internal sealed class ChefScript
         var interval = onInterval is null ? null : Handler.From(onInterval, "OnInterval", allowParameter: false, usingNames, usingValues, readVariable);
 
         var script = new StringBuilder(512);
-        script.Append(packet.Begin).Append('\n');
-        if (interval is not null) script.Append(interval.Begin).Append('\n');
+        var pieces = new List<Piece>(4);
+        // Appends a handler's block, noting which lines of the script it fills.
+        void Inline(Block block, string handler)
+        {
+            var line = 1;
+            for (var i = 0; i < script.Length; i++) if (script[i] == '\n') line++;
+            if (block.Text.Length > 0)
+                pieces.Add(new Piece(line, block.Text.Count(c => c == '\n') + 1, block.StartLine, block.File, handler));
+            script.Append(block.Text);
+        }
+        Inline(packet.Begin, "-OnPacket");
+        script.Append('\n');
+        if (interval is not null)
+        {
+            Inline(interval.Begin, "-OnInterval");
+            script.Append('\n');
+        }
         script.Append('$').Append(InboxVariable).Append(" | . {\nprocess {\n");
         if (interval is not null)
         {
-            script.Append("if ($_ -is $").Append(TickTypeVariable).Append(") {\ntry { do {\n")
-                .Append(interval.Body)
-                .Append("\n} while ($false) } catch { $").Append(SinkVariable).Append(".Fail($_) }\nreturn\n}\n");
+            script.Append("if ($_ -is $").Append(TickTypeVariable).Append(") {\ntry { do {\n");
+            Inline(interval.Body, "-OnInterval");
+            script.Append("\n} while ($false) } catch { $").Append(SinkVariable).Append(".Fail($_) }\nreturn\n}\n");
         }
-        script.Append('$').Append(packet.ParameterName).Append(" = $_\ntry { do {\n")
-            .Append(packet.Body)
-            .Append("\n} while ($false) } catch { $").Append(SinkVariable).Append(".Fail($_) }\n}\n}\n");
+        script.Append('$').Append(packet.ParameterName).Append(" = $_\ntry { do {\n");
+        Inline(packet.Body, "-OnPacket");
+        script.Append("\n} while ($false) } catch { $").Append(SinkVariable).Append(".Fail($_) }\n}\n}\n");
         var text = script.ToString();
 
         // A handler that does not parse inlined (e.g. an unbalanced here-string) fails here, where the chef is defined.
         Parser.ParseInput(text, out _, out var errors);
         if (errors.Length > 0)
             throw new ArgumentException($"The chef's handlers do not make a valid script once combined: {errors[0].Message}");
-        return new ChefScript(text, usingValues);
+        return new ChefScript(text, usingValues, pieces);
     }
 
-    private sealed record Handler(string Begin, string Body, string ParameterName)
+    /// <summary>A block's statements as text, with the line and file they start at in the user's script.</summary>
+    private sealed record Block(string Text, int StartLine, string? File)
+    {
+        public static readonly Block Empty = new("", 0, null);
+    }
+
+    private sealed record Handler(Block Begin, Block Body, string ParameterName)
     {
         public static Handler From(ScriptBlock block, string what, bool allowParameter,
             Dictionary<string, string> usingNames, Dictionary<string, object?> usingValues,
@@ -116,12 +155,13 @@ internal sealed class ChefScript
     // The handler's source text with $using: replacements applied, cut to one named block's statements.
     private sealed record Source(string Text, int BaseOffset, List<(int Start, int End, string Text)> Replacements)
     {
-        public string Inner(NamedBlockAst? block)
+        public Block Inner(NamedBlockAst? block)
         {
-            if (block is null) return "";
+            if (block is null) return Block.Empty;
             var extents = block.Statements.Select(s => s.Extent).Concat(block.Traps?.Select(t => t.Extent) ?? []).ToList();
-            if (extents.Count == 0) return "";
-            var start = extents.Min(e => e.StartOffset);
+            if (extents.Count == 0) return Block.Empty;
+            var first = extents.MinBy(e => e.StartOffset)!;
+            var start = first.StartOffset;
             var end = extents.Max(e => e.EndOffset);
             var text = new StringBuilder(end - start + 16);
             var at = start;
@@ -132,7 +172,7 @@ internal sealed class ChefScript
                 at = to;
             }
             text.Append(Text, at - BaseOffset, end - at);
-            return text.ToString();
+            return new Block(text.ToString(), first.StartLineNumber, string.IsNullOrEmpty(first.File) ? null : first.File);
         }
     }
 }

@@ -290,8 +290,22 @@ public sealed class ScriptBlockChef : DumplingChef
     {
         var current = _inbox?.Current;
         var packet = current as DumplingPacket;
-        var what = current is IntervalTick ? "in its interval handler" : packet is null ? "" : $"on the packet captured at {packet.Time.UtcDateTime:O}";
-        Report(new ScriptChefException(Name, packet?.Time, record, $"Chef '{Name}' failed {what}: {message}", inner));
+        var what = current is IntervalTick ? " in its interval handler" : packet is null ? "" : $" on the packet captured at {packet.Time.UtcDateTime:O}";
+        Report(new ScriptChefException(Name, packet?.Time, record, $"Chef '{Name}' failed{what}{Where(record)}: {message.TrimEnd()}", inner));
+    }
+
+    /// <summary>
+    /// ", at line 12 of ./chef.ps1 (-OnPacket: $x = 1 / $zero)": where in the user's script the error
+    /// was raised, mapped back from the generated script the chef runs; empty when not known.
+    /// </summary>
+    private string Where(ErrorRecord? record)
+    {
+        if (record?.InvocationInfo is not { ScriptLineNumber: > 0 } info || _script.Locate(info.ScriptLineNumber) is not { } at) return "";
+        var code = info.Line?.Trim() ?? "";
+        if (code.Length > 60) code = code[..57] + "...";
+        return at.File is null
+            ? $", at line {at.Line} of its {at.Handler} scriptblock{(code.Length == 0 ? "" : $" ({code})")}"
+            : $", at line {at.Line} of {at.File} ({at.Handler}{(code.Length == 0 ? "" : $": {code}")})";
     }
 
     private void Report(ScriptChefException error)
@@ -351,10 +365,9 @@ public sealed class ScriptChefException : Exception, IContainsErrorRecord
     {
         get
         {
-            var record = new ErrorRecord(this, "ScriptChefFailed", ErrorCategory.OperationStopped, ChefName);
-            if (_record?.InvocationInfo is not null)
-                record.ErrorDetails = new ErrorDetails(Message + Environment.NewLine + _record.InvocationInfo.PositionMessage);
-            return record;
+            // The message names the chef, the packet and the line in the user's script; the handler's own
+            // position would be in the generated script the chef runs, which the user never wrote.
+            return new ErrorRecord(this, "ScriptChefFailed", ErrorCategory.OperationStopped, ChefName);
         }
     }
 
