@@ -141,9 +141,9 @@ function Invoke-PesterTests {
 
 function Invoke-Test {
     Invoke-Build
-    # Optional peers for compatibility and capture tests, and the browser the dashboard tests drive;
-    # tests skip with advice when absent.
-    Install-DebianPackage -Optional python3-websockets, tcpreplay, iproute2, chromium
+    # Optional peers for compatibility and capture tests, the browser the dashboard tests drive, and the
+    # nats-server the mesh tests start; tests skip with advice when absent.
+    Install-DebianPackage -Optional python3-websockets, tcpreplay, iproute2, chromium, nats-server
     $parts = @()
     if (-not $SkipXunit) { $parts += Invoke-XunitTests }
     if (-not $SkipPester) { $parts += Invoke-PesterTests }
