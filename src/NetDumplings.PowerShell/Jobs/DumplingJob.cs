@@ -52,7 +52,9 @@ public abstract class DumplingJob : Job2
 
     private void Signal()
     {
-        if (_added.CurrentCount == 0) _added.Release();
+        // Engine threads may still add a record after a foreground job was disposed: nothing waits then.
+        try { if (_added.CurrentCount == 0) _added.Release(); }
+        catch (ObjectDisposedException) { }
     }
 
     /// <summary>The one level-to-stream switch for every engine message.</summary>
@@ -100,7 +102,12 @@ public abstract class DumplingJob : Job2
     }
 
     /// <summary>Waits until a foreground cmdlet replaying this job has written its last records.</summary>
-    internal bool WaitForReplay(TimeSpan timeout) => _notReplaying.Wait(timeout);
+    internal bool WaitForReplay(TimeSpan timeout)
+    {
+        // A foreground job is disposed as soon as its replay ends, possibly while a signal handler waits here.
+        try { return _notReplaying.Wait(timeout); }
+        catch (ObjectDisposedException) { return true; }
+    }
 
     /// <summary>
     /// Called on the pipeline thread after Ctrl+C stopped the foreground: the pipeline takes no more
