@@ -518,6 +518,10 @@ public sealed class DumplingHub : IAsyncDisposable
     /// backpressure: then it completes when that eater has taken the frame in or was cut off, and the
     /// kitchen reads nothing meanwhile (TCP pushes back to it).
     /// </summary>
+    /// <remarks>
+    /// A dumpling another hub of the mesh took from its kitchen comes here too, with no kitchen, and is
+    /// delivered exactly as a local one; it is never published to the mesh again, so nothing loops.
+    /// </remarks>
     internal ValueTask PublishAsync(HubFrame frame, KitchenSession? kitchen, CancellationToken cancel)
     {
         Interlocked.Increment(ref _dumplingsIn);
@@ -534,17 +538,6 @@ public sealed class DumplingHub : IAsyncDisposable
                     (parked ??= []).Add((eater, moved));
         }
         return parked is null ? ValueTask.CompletedTask : HoldAsync(parked, kitchen, cancel);
-    }
-
-    /// <summary>
-    /// Delivers a dumpling another hub of the mesh took from its kitchen, exactly as a local one
-    /// (numbered, kept for replay, filtered, queued; held under backpressure: the mesh then reads nothing
-    /// and NATS counts what it drops). Never published to the mesh again, so nothing loops.
-    /// </summary>
-    internal async ValueTask PublishRemoteAsync(HubFrame frame, CancellationToken cancel)
-    {
-        await PublishAsync(frame, null, cancel);
-        SignalEaters();
     }
 
     private async ValueTask HoldAsync(List<(EaterSession Eater, Task Moved)> parked, KitchenSession? kitchen, CancellationToken cancel)

@@ -84,13 +84,24 @@ internal sealed class NatsMesh : IAsyncDisposable
         return b.ToString();
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string?, string, DumplingDriver), string> _subjects = new();
+
+    /// <summary>A kitchen's subjects are few: made once each (bounded, in case names keep changing).</summary>
+    private string CachedSubject(string? kitchen, string chef, DumplingDriver driver)
+    {
+        if (_subjects.TryGetValue((kitchen, chef, driver), out var subject)) return subject;
+        subject = Subject(kitchen, chef, driver);
+        if (_subjects.Count < 4096) _subjects[(kitchen, chef, driver)] = subject;
+        return subject;
+    }
+
     internal static string Subject(string? kitchen, string chef, DumplingDriver driver) =>
         $"{SubjectPrefix}.{SubjectToken(kitchen)}.{SubjectToken(chef)}.{(driver == DumplingDriver.Packet ? "packet" : "interval")}";
 
     /// <summary>Queues a local kitchen's dumpling for NATS; never waits. Lost (and counted) when NATS is away or the queue is full.</summary>
     public void Offer(ReadOnlySpan<byte> message, bool binary, string? kitchen, string chef, DumplingDriver driver)
     {
-        if (_connection?.ConnectionState != NatsConnectionState.Open || !_outgoing.Writer.TryWrite(new Outgoing(Subject(kitchen, chef, driver), message.ToArray(), binary)))
+        if (_connection?.ConnectionState != NatsConnectionState.Open || !_outgoing.Writer.TryWrite(new Outgoing(CachedSubject(kitchen, chef, driver), message.ToArray(), binary)))
             Interlocked.Increment(ref _publishLost);
     }
 
@@ -256,35 +267,43 @@ internal sealed class NatsMesh : IAsyncDisposable
 
     private async Task ReceiveAsync(INatsSub<byte[]> subscription)
     {
-        await foreach (var msg in subscription.Msgs.ReadAllAsync(_stopping.Token))
+        var reader = subscription.Msgs;
+        while (await reader.WaitToReadAsync(_stopping.Token))
         {
-            var headers = msg.Headers;
-            string? instance = null, name = null;
-            long sequence = 0;
-            var binary = false;
-            if (headers is not null)
-            {
-                if (headers.TryGetValue(InstanceHeader, out var v)) instance = v.ToString();
-                if (headers.TryGetValue(HubHeader, out v)) name = v.ToString();
-                if (headers.TryGetValue(SequenceHeader, out v)) long.TryParse(v.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out sequence);
-                binary = headers.TryGetValue(BinaryHeader, out v) && v.ToString() == "1";
-            }
-            if (instance == _hub.InstanceId)
-            {
-                Interlocked.Increment(ref _ownIgnored);
-                continue;
-            }
-            var message = msg.Data ?? [];
-            if (!DumplingHub.IsForwardable(message, out var chef, out var kitchen, out var error))
-            {
-                Interlocked.Increment(ref _invalid);
-                _hub.Report(HubLogLevel.Warning, $"Skipped an invalid dumpling from the mesh ({msg.Subject}, hub '{name ?? "?"}'): {error}.");
-                continue;
-            }
-            Interlocked.Increment(ref _received);
-            Track(instance ?? "?", name ?? "?", sequence, kitchen);
-            await _hub.PublishRemoteAsync(HubFrame.Create(message, binary, chef, kitchen), _stopping.Token);
+            // The eaters are woken once what has arrived is queued, not per dumpling (as for a kitchen's burst).
+            while (reader.TryRead(out var msg)) await DeliverAsync(msg);
+            _hub.SignalEaters();
         }
+    }
+
+    private async ValueTask DeliverAsync(NatsMsg<byte[]> msg)
+    {
+        var headers = msg.Headers;
+        string? instance = null, name = null;
+        long sequence = 0;
+        var binary = false;
+        if (headers is not null)
+        {
+            if (headers.TryGetValue(InstanceHeader, out var v)) instance = v.ToString();
+            if (headers.TryGetValue(HubHeader, out v)) name = v.ToString();
+            if (headers.TryGetValue(SequenceHeader, out v)) long.TryParse(v.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out sequence);
+            binary = headers.TryGetValue(BinaryHeader, out v) && v.ToString() == "1";
+        }
+        if (instance == _hub.InstanceId)
+        {
+            Interlocked.Increment(ref _ownIgnored);
+            return;
+        }
+        var message = msg.Data ?? [];
+        if (!DumplingHub.IsForwardable(message, out var chef, out var kitchen, out var error))
+        {
+            Interlocked.Increment(ref _invalid);
+            _hub.Report(HubLogLevel.Warning, $"Skipped an invalid dumpling from the mesh ({msg.Subject}, hub '{name ?? "?"}'): {error}.");
+            return;
+        }
+        Interlocked.Increment(ref _received);
+        Track(instance ?? "?", name ?? "?", sequence, kitchen);
+        await _hub.PublishAsync(HubFrame.Create(message, binary, chef, kitchen), null, _stopping.Token);
     }
 
     private void Track(string instance, string name, long sequence, string? kitchen)
