@@ -33,6 +33,7 @@ internal sealed class NatsMesh : IAsyncDisposable
     private Task? _run, _publish;
     private long _published, _publishLost, _received, _ownIgnored, _invalid, _dropped, _slowConsumerEvents, _remoteGap, _disconnects, _sequence;
     private string? _lastError;
+    private readonly HashSet<string> _reported = []; // reasons already logged since the last successful join (RunAsync only)
     private volatile bool _subscribed;
 
     private readonly record struct Outgoing(string Subject, byte[] Message, bool Binary);
@@ -183,7 +184,6 @@ internal sealed class NatsMesh : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        var attempts = 0;
         while (!_stopping.IsCancellationRequested)
         {
             var connection = new NatsConnection(NatsOptions());
@@ -194,6 +194,7 @@ internal sealed class NatsMesh : IAsyncDisposable
                 _connection = connection;
                 _hub.Report(HubLogLevel.Information, $"Joined the mesh as '{Options.HubName}' through NATS at {connection.ServerInfo?.Host}:{connection.ServerInfo?.Port} ({Options.ServersForDisplay}).");
                 _lastError = null;
+                _reported.Clear();
                 await using var subscription = await connection.SubscribeCoreAsync<byte[]>(SubjectPrefix + ".>", cancellationToken: _stopping.Token);
                 _subscribed = true;
                 await ReceiveAsync(subscription);
@@ -209,12 +210,11 @@ internal sealed class NatsMesh : IAsyncDisposable
                 if (_connection == connection) _connection = null;
                 await connection.DisposeAsync();
                 var reason = Describe(e);
-                // Said once, then again when the reason changes: a hub waiting for NATS for hours logs no flood.
-                if (reason != _lastError)
+                // Each reason said once (until the hub has joined): a hub waiting for NATS for hours logs no flood.
+                if (_reported.Count < 16 && _reported.Add(reason))
                     _hub.Report(HubLogLevel.Warning, $"Cannot join the mesh through NATS at {Options.ServersForDisplay}: {reason}. " +
                         "The hub serves its own kitchens and eaters meanwhile and keeps trying.");
                 _lastError = reason;
-                attempts++;
                 try { await Task.Delay(Options.RetryInterval, _stopping.Token); }
                 catch (OperationCanceledException) { return; }
             }
