@@ -142,8 +142,9 @@ function Invoke-PesterTests {
 function Invoke-Test {
     Invoke-Build
     # Optional peers for compatibility, capture and decoding tests (tshark is the reference dissector),
-    # and the browser the dashboard tests drive; tests skip with advice when absent.
-    Install-DebianPackage -Optional python3-websockets, tcpreplay, iproute2, tshark, chromium
+    # the browser the dashboard tests drive, and the nats-server the mesh tests start; tests skip with
+    # advice when absent.
+    Install-DebianPackage -Optional python3-websockets, tcpreplay, iproute2, tshark, chromium, nats-server
     $parts = @()
     if (-not $SkipXunit) { $parts += Invoke-XunitTests }
     if (-not $SkipPester) { $parts += Invoke-PesterTests }

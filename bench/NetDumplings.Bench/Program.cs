@@ -15,6 +15,7 @@ var scenarios = new IBenchScenario[]
     new KitchenBench(),
     new ScriptChefBench(),
     new EndToEndBench(),
+    new MeshBench(),
 };
 
 var selected = scenarios.Where(s => options.Matches(s.Name)).ToList();

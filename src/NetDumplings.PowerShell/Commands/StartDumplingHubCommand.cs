@@ -38,6 +38,10 @@ namespace NetDumplings.PowerShell.Commands;
 ///   <code>Start-DumplingHub -SlowEaterTimeout 2</code>
 ///   <para>Holds the kitchens back for a full eater (the default) for at most 2 s of it reading nothing, then cuts that eater off.</para>
 /// </example>
+/// <example>
+///   <code>Start-DumplingHub -Address * -Nats nats://nats1:4222,nats://nats2:4222 -NatsCredential (Get-Credential hub) -HubName site-a</code>
+///   <para>Joins a mesh of hubs through a NATS cluster: this hub's kitchens' dumplings reach the eaters of every hub in the mesh, and theirs reach this hub's eaters. Get-DumplingHubStatus shows the mesh (.Mesh): connected or not, published, received, lost, and the other hubs' kitchens.</para>
+/// </example>
 [Cmdlet(VerbsLifecycle.Start, "DumplingHub")]
 [OutputType(typeof(DumplingHubInfo), typeof(DumplingHubJob))]
 public sealed class StartDumplingHubCommand : DumplingCmdlet
@@ -171,6 +175,55 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
     [ValidateNotNullOrEmpty]
     public string[] AllowedOrigin { get; set; } = [];
 
+    /// <summary><para type="description">Join a mesh of hubs through NATS (nats://host:4222, several for a cluster): every dumpling a kitchen of this hub sends is published once to NATS (subject netdumplings.v1.kitchen.chef.driver), and every other hub's dumplings reach this hub's eaters as its own kitchens' do (eater filters included; none twice, none looping back). NATS unreachable is a warning: the hub serves its own kitchens and eaters and keeps trying; what could not cross meanwhile is counted in the status (Get-DumplingHubStatus, .Mesh). Default: none (the hub stands alone).</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Nats { get; set; }
+
+    /// <summary><para type="description">This hub's name in the mesh, shown in the other hubs' status beside its kitchens (default: the host name).</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? HubName { get; set; }
+
+    /// <summary><para type="description">With -Nats: the NATS token (authorization { token }), a SecureString or a plain string. Default: none.</para></summary>
+    [Parameter]
+    [TokenTransformation]
+    public SecureString? NatsToken { get; set; }
+
+    /// <summary><para type="description">With -Nats: the NATS user and password, as a PSCredential (Get-Credential). Default: none.</para></summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? NatsCredential { get; set; }
+
+    /// <summary><para type="description">With -Nats: a NATS credentials file (.creds: a user JWT and its nkey seed), as nsc makes them. Default: none.</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? NatsCredentialsPath { get; set; }
+
+    /// <summary><para type="description">With -Nats: an nkey seed file. Default: none.</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? NatsNKeyPath { get; set; }
+
+    /// <summary><para type="description">With -Nats: require TLS to NATS (also implied by tls:// URLs and the -NatsCa/-NatsCertificate paths). Default: TLS when the server offers it.</para></summary>
+    [Parameter]
+    public SwitchParameter NatsTls { get; set; }
+
+    /// <summary><para type="description">With -Nats: the CA (PEM) the NATS servers' certificates are checked against. Default: the system's.</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? NatsCaPath { get; set; }
+
+    /// <summary><para type="description">With -Nats: this hub's client certificate (PEM) for NATS servers that require one; its key in -NatsKeyPath. Default: none.</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? NatsCertificatePath { get; set; }
+
+    /// <summary><para type="description">The PEM key of -NatsCertificatePath. Default: none.</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? NatsKeyPath { get; set; }
+
     /// <summary><para type="description">Run the hub as a job and return the job at once.</para></summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
@@ -253,14 +306,56 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
                 KitchenToken = kitchenToken,
                 EaterToken = eaterToken,
                 AllowedOrigins = AllowedOrigin,
+                Mesh = MeshOptions(),
             });
         }
         catch (ArgumentException e)
         {
             ThrowTerminatingError(e, "InvalidHubOptions", ErrorCategory.InvalidArgument, this,
-                "Give -InPort and -OutPort different values, each 0 to 65535 (0 picks a free port).");
+                Nats is null ? "Give -InPort and -OutPort different values, each 0 to 65535 (0 picks a free port)."
+                    : "Give -InPort and -OutPort different values, each 0 to 65535 (0 picks a free port); -Nats nats://host:4222 URLs; a NATS user with its password.");
             throw; // not reached: ThrowTerminatingError throws
         }
+    }
+
+    private NetDumplings.Hub.Mesh.NatsMeshOptions? MeshOptions()
+    {
+        if (Nats is null)
+        {
+            if (HubName is not null || NatsToken is not null || NatsCredential is not null || NatsCredentialsPath is not null || NatsNKeyPath is not null ||
+                NatsTls || NatsCaPath is not null || NatsCertificatePath is not null || NatsKeyPath is not null)
+                ThrowTerminatingError(new ArgumentException("-HubName and the -Nats* options go with -Nats (the NATS servers of the mesh)."), "MeshOptionWithoutNats",
+                    ErrorCategory.InvalidArgument, HubName, "Give the NATS servers with -Nats nats://host:4222.");
+            return null;
+        }
+        string? Path(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);
+        var options = new NetDumplings.Hub.Mesh.NatsMeshOptions
+        {
+            Servers = string.Join(",", Nats.SelectMany(n => n.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))),
+            Token = Plain(NatsToken),
+            User = NatsCredential?.UserName,
+            Password = Plain(NatsCredential?.Password),
+            CredentialsFile = Path(NatsCredentialsPath),
+            NKeyFile = Path(NatsNKeyPath),
+            RequireTls = NatsTls,
+            TlsCaFile = Path(NatsCaPath),
+            TlsCertFile = Path(NatsCertificatePath),
+            TlsKeyFile = Path(NatsKeyPath),
+        };
+        if (HubName is not null) options = options with { HubName = HubName };
+        foreach (var (file, parameter) in new[] { (options.CredentialsFile, nameof(NatsCredentialsPath)), (options.NKeyFile, nameof(NatsNKeyPath)),
+            (options.TlsCaFile, nameof(NatsCaPath)), (options.TlsCertFile, nameof(NatsCertificatePath)), (options.TlsKeyFile, nameof(NatsKeyPath)) })
+            if (file is not null && !File.Exists(file))
+                ThrowTerminatingError(new FileNotFoundException($"-{parameter}: there is no file '{file}'.", file), "NatsFileNotFound", ErrorCategory.ObjectNotFound, file, $"Give -{parameter} an existing file.");
+        return options;
+    }
+
+    private static string? Plain(SecureString? value)
+    {
+        if (value is null) return null;
+        var pointer = System.Runtime.InteropServices.Marshal.SecureStringToGlobalAllocUnicode(value);
+        try { return System.Runtime.InteropServices.Marshal.PtrToStringUni(pointer, value.Length); }
+        finally { System.Runtime.InteropServices.Marshal.ZeroFreeGlobalAllocUnicode(pointer); }
     }
 
     private AccessToken? Token(SecureString? value, string parameter)

@@ -106,6 +106,16 @@ public static class DumplingCodec
         return ok;
     }
 
+    /// <summary><see cref="TryReadForwardable(ReadOnlySpan{byte}, out string?, out string?, out string?)"/>, with the dumpling's driver.</summary>
+    public static bool TryReadForwardable(ReadOnlySpan<byte> utf8Json, out string? chef, out string? kitchen, out DumplingDriver driver, out string? error)
+    {
+        var ok = Scan(utf8Json, strict: false, out var fields, out error, forwarding: true);
+        chef = fields.Chef;
+        kitchen = fields.Kitchen;
+        driver = fields.Driver;
+        return ok;
+    }
+
     /// <summary>Skips the value the reader is on; when forwarding, checks its depth and integers on the way.</summary>
     private static bool Skip(ref Utf8JsonReader reader, bool forwarding, out string? error)
     {

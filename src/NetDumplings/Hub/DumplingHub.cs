@@ -6,6 +6,7 @@ using System.Net.WebSockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 
+using NetDumplings.Hub.Mesh;
 using NetDumplings.WebSockets;
 
 namespace NetDumplings.Hub;
@@ -49,6 +50,9 @@ public sealed class DumplingHub : IAsyncDisposable
     }
 
     private readonly HubDashboard _dashboard;
+
+    /// <summary>The hub's part in a mesh of hubs through NATS (<see cref="DumplingHubOptions.Mesh"/>); null when it stands alone.</summary>
+    internal NatsMesh? Mesh { get; private set; }
 
     public DumplingHubOptions Options { get; }
 
@@ -111,6 +115,12 @@ public sealed class DumplingHub : IAsyncDisposable
             throw;
         }
         _uptime.Start();
+        if (Options.Mesh is { } mesh)
+        {
+            // NATS away at start is no failure: the mesh keeps trying in the background and says why it cannot join.
+            Mesh = new NatsMesh(this, mesh);
+            Mesh.Start();
+        }
         lock (_peersLock)
         {
             _tasks.Add(AcceptLoopAsync(_inListener, isKitchen: true));
@@ -466,13 +476,16 @@ public sealed class DumplingHub : IAsyncDisposable
 
     /// <summary>
     /// What the hub forwards from a kitchen: a dumpling by the original's rule that would not break the
-    /// original eaters (<see cref="DumplingCodec.TryReadForwardable"/>) and does not claim to be the hub's
+    /// original eaters (<see cref="DumplingCodec.TryReadForwardable(ReadOnlySpan{byte}, out string?, out string?, out string?)"/>) and does not claim to be the hub's
     /// own status (chef SystemStatusChef with no kitchen): only the hub makes those, so that eaters
     /// (Get-DumplingHubStatus, HubStatusReport.IsStatus) can believe them.
     /// </summary>
-    internal static bool IsForwardable(ReadOnlySpan<byte> message, out string? chef, out string? kitchen, out string? error)
+    internal static bool IsForwardable(ReadOnlySpan<byte> message, out string? chef, out string? kitchen, out string? error) =>
+        IsForwardable(message, out chef, out kitchen, out _, out error);
+
+    internal static bool IsForwardable(ReadOnlySpan<byte> message, out string? chef, out string? kitchen, out DumplingDriver driver, out string? error)
     {
-        if (!DumplingCodec.TryReadForwardable(message, out chef, out kitchen, out error)) return false;
+        if (!DumplingCodec.TryReadForwardable(message, out chef, out kitchen, out driver, out error)) return false;
         if (chef == HubStatus.ChefName && kitchen is null)
         {
             error = $"a kitchen may not send a {HubStatus.ChefName} dumpling without a kitchen name: that is the hub's own status dumpling";
@@ -505,7 +518,11 @@ public sealed class DumplingHub : IAsyncDisposable
     /// backpressure: then it completes when that eater has taken the frame in or was cut off, and the
     /// kitchen reads nothing meanwhile (TCP pushes back to it).
     /// </summary>
-    internal ValueTask PublishAsync(HubFrame frame, KitchenSession kitchen, CancellationToken cancel)
+    /// <remarks>
+    /// A dumpling another hub of the mesh took from its kitchen comes here too, with no kitchen, and is
+    /// delivered exactly as a local one; it is never published to the mesh again, so nothing loops.
+    /// </remarks>
+    internal ValueTask PublishAsync(HubFrame frame, KitchenSession? kitchen, CancellationToken cancel)
     {
         Interlocked.Increment(ref _dumplingsIn);
         List<(EaterSession Eater, Task Moved)>? parked = null;
@@ -523,14 +540,14 @@ public sealed class DumplingHub : IAsyncDisposable
         return parked is null ? ValueTask.CompletedTask : HoldAsync(parked, kitchen, cancel);
     }
 
-    private async ValueTask HoldAsync(List<(EaterSession Eater, Task Moved)> parked, KitchenSession kitchen, CancellationToken cancel)
+    private async ValueTask HoldAsync(List<(EaterSession Eater, Task Moved)> parked, KitchenSession? kitchen, CancellationToken cancel)
     {
         // The full eaters' senders must run to make room (and the others' may have frames unsignalled).
         SignalEaters();
         foreach (var (eater, moved) in parked)
         {
             if (moved.IsCompleted) continue;
-            var start = kitchen.HoldStarted();
+            var start = kitchen?.HoldStarted() ?? Stopwatch.GetTimestamp();
             eater.HoldStarted(start);
             try
             {
@@ -538,7 +555,7 @@ public sealed class DumplingHub : IAsyncDisposable
             }
             finally
             {
-                var held = kitchen.HoldEnded(start);
+                var held = kitchen?.HoldEnded(start) ?? Stopwatch.GetTimestamp() - start;
                 eater.HoldEnded(start, held);
                 Interlocked.Add(ref _heldTicks, held);
             }
@@ -614,6 +631,7 @@ public sealed class DumplingHub : IAsyncDisposable
             LastSequence = Interlocked.Read(ref _sequence),
             ReplayWindowDumplings = _window.Count,
             ReplayWindowBytes = _window.Bytes,
+            Mesh = Mesh?.GetStatus(),
         };
     }
 
@@ -654,6 +672,7 @@ public sealed class DumplingHub : IAsyncDisposable
         await Task.WhenAll(peers.Select(p => p.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "hub shutting down",
             lingerForPeer: p is KitchenSession ? TimeSpan.FromSeconds(1) : null)));
         _stopping.Cancel();
+        if (Mesh is { } mesh) await mesh.DisposeAsync();
         Task[] tasks;
         lock (_peersLock) tasks = [.. _tasks];
         await Task.WhenAny(Task.WhenAll(tasks), Task.Delay(TimeSpan.FromSeconds(5)));

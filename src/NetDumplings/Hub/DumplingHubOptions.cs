@@ -31,6 +31,9 @@ public sealed record DumplingHubOptions
     /// <summary>The eaters' port; 0 picks a free one (read it from <see cref="DumplingHub.OutEndPoint"/>).</summary>
     public int OutPort { get; init; } = HubAddress.DefaultOutPort;
 
+    /// <summary>Join a mesh of hubs through NATS: share local kitchens' dumplings with the other hubs and deliver theirs to local eaters. Null: this hub stands alone.</summary>
+    public Mesh.NatsMeshOptions? Mesh { get; init; }
+
     /// <summary>How often eaters get a SystemStatusChef dumpling; zero or less turns them off.</summary>
     public TimeSpan StatusInterval { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -136,6 +139,7 @@ public sealed record DumplingHubOptions
         if (OutPort is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(OutPort), OutPort, $"The out-port must be 0 to 65535; {OutPort} is not a port.");
         if (InPort != 0 && InPort == OutPort) throw new ArgumentException($"The in-port and out-port must differ; both are {InPort}.");
         if (MaxMessageBytes < 1024) throw new ArgumentOutOfRangeException(nameof(MaxMessageBytes), MaxMessageBytes, "The message limit must be at least 1024 bytes.");
+        Mesh?.Validate();
         if (EaterQueueDumplings < 1) throw new ArgumentOutOfRangeException(nameof(EaterQueueDumplings), EaterQueueDumplings, "An eater's queue must hold at least one dumpling.");
         if (EaterQueueBytes < MaxMessageBytes) throw new ArgumentOutOfRangeException(nameof(EaterQueueBytes), EaterQueueBytes, $"An eater's queue must hold at least one largest message ({MaxMessageBytes} bytes).");
         if (SlowEaterTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(SlowEaterTimeout), SlowEaterTimeout, "The slow eater timeout must be more than zero.");

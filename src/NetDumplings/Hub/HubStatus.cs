@@ -49,6 +49,9 @@ public sealed record HubStatusSnapshot(
     /// <summary>Dumplings and bytes the replay window holds now.</summary>
     public int ReplayWindowDumplings { get; init; }
     public long ReplayWindowBytes { get; init; }
+
+    /// <summary>The hub's part in a mesh of hubs; null when it stands alone.</summary>
+    public Mesh.MeshStatus? Mesh { get; init; }
 }
 
 /// <summary>The payload of the hub's SystemStatusChef dumpling: every key of the original, plus ours beside them.</summary>
@@ -101,9 +104,42 @@ internal static class HubStatus
             w.WriteNumber("last_dumpling_seq", s.LastSequence);
             w.WriteNumber("replay_window_dumplings", s.ReplayWindowDumplings);
             w.WriteNumber("replay_window_bytes", s.ReplayWindowBytes);
+            if (s.Mesh is { } mesh) WriteMesh(w, mesh);
             w.WriteEndObject();
         }
         return new RawJsonPayload(buffer.WrittenMemory);
+    }
+
+    private static void WriteMesh(Utf8JsonWriter w, Mesh.MeshStatus m)
+    {
+        w.WriteStartObject("mesh");
+        w.WriteString("hub_name", m.HubName);
+        w.WriteString("nats_servers", m.Servers);
+        w.WriteBoolean("connected", m.Connected);
+        if (m.LastError is not null) w.WriteString("last_error", m.LastError);
+        w.WriteNumber("published", m.Published);
+        w.WriteNumber("publish_lost", m.PublishLost);
+        w.WriteNumber("received", m.Received);
+        w.WriteNumber("dropped", m.Dropped);
+        w.WriteNumber("slow_consumer_events", m.SlowConsumerEvents);
+        w.WriteNumber("remote_gap", m.RemoteGap);
+        w.WriteNumber("disconnects", m.Disconnects);
+        w.WriteNumber("invalid", m.Invalid);
+        w.WriteStartArray("remote_hubs");
+        foreach (var r in m.RemoteHubs)
+        {
+            w.WriteStartObject();
+            w.WriteString("hub_name", r.HubName);
+            w.WriteNumber("dumplings", r.Dumplings);
+            w.WriteNumber("gap", r.Gap);
+            w.WriteNumber("last_seen", Math.Round(Dumpling.ToEpochSeconds(r.LastSeen), 3));
+            w.WriteStartArray("kitchens");
+            foreach (var k in r.Kitchens) w.WriteStringValue(k.Length > MaxStatusString ? k[..MaxStatusString] : k);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     private static double Seconds(TimeSpan time) => Math.Round(time.TotalSeconds, 3);

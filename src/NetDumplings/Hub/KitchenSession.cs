@@ -109,7 +109,7 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
                 Interlocked.Increment(ref _taken);
             }
             // The original's rule (JSON with metadata.chef) and ours (see DumplingHub.IsForwardable). Anything else is logged and skipped; the kitchen stays.
-            if (!DumplingHub.IsForwardable(Message, out var chef, out var kitchen, out var error))
+            if (!DumplingHub.IsForwardable(Message, out var chef, out var kitchen, out var driver, out var error))
             {
                 Interlocked.Increment(ref _invalid);
                 Hub.CountInvalid();
@@ -118,7 +118,10 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
             }
             Interlocked.Increment(ref _received);
             // Under backpressure this waits, and the kitchen's socket is not read meanwhile.
-            await Hub.PublishAsync(HubFrame.Create(Message, MessageType == WebSocketMessageType.Binary, chef, kitchen), this, cancel);
+            var binary = MessageType == WebSocketMessageType.Binary;
+            // Once to the mesh (never waits: NATS away costs the local eaters nothing), then to the local eaters.
+            Hub.Mesh?.Offer(Message, binary, kitchen, chef!, driver);
+            await Hub.PublishAsync(HubFrame.Create(Message, binary, chef, kitchen), this, cancel);
         }
     }
 

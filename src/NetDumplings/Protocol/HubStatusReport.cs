@@ -28,6 +28,30 @@ public sealed record HubStatusEater(
 /// <summary>An eater the hub cut off for reading too slowly, as its status dumpling lists it.</summary>
 public sealed record HubStatusCutOffEater(string? Name, string? Host, int? Port, DateTimeOffset? Time, string? Reason, double? KitchensHeldSeconds);
 
+/// <summary>Another hub of the mesh, as a hub's status dumpling lists it: its name, what came from it, and its kitchens.</summary>
+public sealed record HubStatusRemoteHub(string? HubName, long? Dumplings, long? Gap, DateTimeOffset? LastSeen, IReadOnlyList<string> Kitchens);
+
+/// <summary>A hub's part in a mesh of hubs joined through NATS, as its status dumpling says it.</summary>
+public sealed record HubStatusMesh(
+    string? HubName, string? NatsServers, bool Connected, long? Published, long? PublishLost, long? Received,
+    long? Dropped, long? SlowConsumerEvents, long? RemoteGap, IReadOnlyList<HubStatusRemoteHub> RemoteHubs)
+{
+    /// <summary>Why the hub could not join the mesh, while it cannot.</summary>
+    public string? LastError { get; init; }
+
+    /// <summary>Times the hub lost its NATS connection.</summary>
+    public long? Disconnects { get; init; }
+
+    /// <summary>Dumplings lost on the way between hubs: not published (NATS away) plus gaps in remote hubs' numbers.</summary>
+    public long Lost => (PublishLost ?? 0) + (RemoteGap ?? 0) + (Dropped ?? 0);
+
+    /// <summary>The remote hubs' kitchens, as hub/kitchen.</summary>
+    public IEnumerable<string> RemoteKitchens => RemoteHubs.SelectMany(h => h.Kitchens.Select(k => $"{h.HubName}/{k}"));
+
+    public override string ToString() =>
+        $"{HubName} via {NatsServers}: {(Connected ? "connected" : "not connected")}, {Published ?? 0} published, {Received ?? 0} received, {Lost} lost, {RemoteHubs.Count} remote hubs";
+}
+
 /// <summary>
 /// A hub's SystemStatusChef dumpling, read into typed fields (the nd-hubdetails job). Works for the
 /// original hub's status too: our extension fields are then null.
@@ -60,6 +84,9 @@ public sealed record HubStatusReport(
     /// <summary>Dumplings and bytes the hub's replay window holds now.</summary>
     public long? ReplayWindowDumplings { get; init; }
     public long? ReplayWindowBytes { get; init; }
+
+    /// <summary>The hub's part in a mesh of hubs through NATS; null when it stands alone.</summary>
+    public HubStatusMesh? Mesh { get; init; }
 
     /// <summary>True for a hub's status dumpling (chef SystemStatusChef, no kitchen).</summary>
     public static bool IsStatus(Dumpling dumpling) => dumpling.Chef == ChefName && dumpling.Kitchen is null;
@@ -96,6 +123,7 @@ public sealed record HubStatusReport(
                 LastDumplingSeq = Long(p, "last_dumpling_seq"),
                 ReplayWindowDumplings = Long(p, "replay_window_dumplings"),
                 ReplayWindowBytes = Long(p, "replay_window_bytes"),
+                Mesh = Child(p, "mesh") is { } m ? ReadMesh(m) : null,
             };
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
@@ -117,6 +145,21 @@ public sealed record HubStatusReport(
             HeldSeconds = Double(hub, "held_seconds"),
         };
     }
+
+    private static HubStatusMesh ReadMesh(JsonElement m) =>
+        new(String(m, "hub_name"), String(m, "nats_servers"), m.TryGetProperty("connected", out var c) && c.ValueKind == JsonValueKind.True,
+            Long(m, "published"), Long(m, "publish_lost"), Long(m, "received"), Long(m, "dropped"), Long(m, "slow_consumer_events"),
+            Long(m, "remote_gap"), Items(m, "remote_hubs").Select(RemoteHub).ToArray())
+        {
+            LastError = String(m, "last_error"),
+            Disconnects = Long(m, "disconnects"),
+        };
+
+    private static HubStatusRemoteHub RemoteHub(JsonElement r) =>
+        new(String(r, "hub_name"), Long(r, "dumplings"), Long(r, "gap"), Double(r, "last_seen") is { } t ? Dumpling.FromEpochSeconds(t) : null,
+            r.TryGetProperty("kitchens", out var k) && k.ValueKind == JsonValueKind.Array
+                ? k.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToArray()
+                : []);
 
     private static HubStatusCutOffEater CutOff(JsonElement c) =>
         new(String(c, "eater_name"), String(c, "host"), (int?)Long(c, "port"),

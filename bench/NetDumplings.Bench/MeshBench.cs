@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using NetDumplings.Hub;
+using NetDumplings.Hub.Mesh;
+
+namespace NetDumplings.Bench;
+
+/// <summary>
+/// Hubs joined through NATS (issue 13): three hubs and one nats-server (Debian's, started here on a free
+/// loopback port with a token, stopped here); kitchens on hubs 1 and 2 send as fast as they can and an
+/// eater on hub 3 counts, against the same two kitchens and an eater on one hub, runs alternating; and
+/// latency kitchen (hub 1) -> remote eater (hub 3) at 1k dumplings/s. The hubs share this process.
+/// </summary>
+public sealed class MeshBench : IBenchScenario
+{
+    public string Name => "mesh";
+    public string Description => "three hubs through nats-server vs one hub: deliveries/s to a remote eater, and kitchen -> remote eater latency at 1k/s";
+
+    private const int PerKitchen = 25_000;
+    private static readonly TimeSpan Idle = TimeSpan.FromSeconds(5);
+    private const string Token = "bench-mesh-token";
+
+    public async Task RunAsync(BenchOptions options)
+    {
+        var program = new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server" }.FirstOrDefault(File.Exists);
+        if (program is null)
+        {
+            Console.WriteLine("skipped: nats-server is not installed (apt-get install nats-server).");
+            return;
+        }
+        var repeats = Math.Max(1, Math.Min(options.Repeats, 3));
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("nd-bench-nats-").FullName;
+        File.WriteAllText(Path.Combine(dir, "nats.conf"), $"listen: \"127.0.0.1:{port}\"\nauthorization {{ token: \"{Token}\" }}\n");
+        using var nats = Process.Start(new ProcessStartInfo(program, ["-c", Path.Combine(dir, "nats.conf")]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        try
+        {
+            await WaitForPortAsync(port);
+            var url = $"nats://127.0.0.1:{port}";
+            Console.WriteLine($"2 kitchens x {PerKitchen:N0} dumplings of {Message(0, 0, "k").Length} bytes per run; median of {repeats} runs after a warm-up; hubs in this process, nats-server {url} in its own");
+            var table = new BenchTable("setup", "deliveries/s to the eater (median)", "delivered", "mesh lost");
+            var single = new List<(double Rate, double Fraction)>();
+            var mesh = new List<(double Rate, double Fraction, long Lost)>();
+            await RunSingleAsync();
+            await RunMeshAsync(url);
+            for (var r = 0; r < repeats; r++)
+            {
+                single.Add(await RunSingleAsync());
+                mesh.Add(await RunMeshAsync(url));
+            }
+            var s = Measure.Median(single.Select(x => x.Rate));
+            var m = Measure.Median(mesh.Select(x => x.Rate));
+            table.Add("1 hub: 2 kitchens + eater", s, $"{Measure.Median(single.Select(x => x.Fraction)):P2}", "-");
+            table.Add("3 hubs: kitchens on 1, 2; eater on 3", m, $"{Measure.Median(mesh.Select(x => x.Fraction)):P2}", mesh.Sum(x => x.Lost));
+            table.Print();
+            Console.WriteLine($"mesh / single hub: {m / s:P0} (target >= 70 %)");
+
+            Console.WriteLine();
+            Console.WriteLine("Latency, kitchen on hub 1 -> eater on hub 3 (through NATS), 1,000 dumplings/s for 3 s; and the same eater on hub 1:");
+            var latency = new BenchTable("eater", "p50 ms", "p99 ms", "max ms", "samples");
+            var (remote, local) = await RunLatencyAsync(url);
+            latency.Add("remote (hub 3)", Measure.Percentile(remote, 50), Measure.Percentile(remote, 99), remote.Length == 0 ? double.NaN : remote[^1], remote.Length);
+            latency.Add("local (hub 1)", Measure.Percentile(local, 50), Measure.Percentile(local, 99), local.Length == 0 ? double.NaN : local[^1], local.Length);
+            latency.Print();
+        }
+        finally
+        {
+            try { nats.Kill(); await nats.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token); } catch (Exception e) when (e is InvalidOperationException or OperationCanceledException) { }
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task<DumplingHub> HubAsync(string? url, string name)
+    {
+        var hub = new DumplingHub(new DumplingHubOptions
+        {
+            Address = "127.0.0.1", InPort = 0, OutPort = 0, StatusInterval = TimeSpan.Zero,
+            Mesh = url is null ? null : new NatsMeshOptions { Servers = url, HubName = name, Token = Token },
+        });
+        await hub.StartAsync();
+        if (url is not null)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+            while (hub.GetStatus().Mesh is not { Connected: true })
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"hub {name} never joined the mesh");
+                await Task.Delay(20);
+            }
+        }
+        return hub;
+    }
+
+    private static async Task<(double Rate, double Fraction)> RunSingleAsync()
+    {
+        await using var hub = await HubAsync(null, "single");
+        return await RunAsync(hub, hub, hub);
+    }
+
+    private static async Task<(double Rate, double Fraction, long Lost)> RunMeshAsync(string url)
+    {
+        await using var one = await HubAsync(url, "one");
+        await using var two = await HubAsync(url, "two");
+        await using var three = await HubAsync(url, "three");
+        await Task.Delay(300);
+        var (rate, fraction) = await RunAsync(one, two, three);
+        var lost = new[] { one, two, three }.Sum(h => h.GetStatus().Mesh!.PublishLost + h.GetStatus().Mesh!.RemoteGap + h.GetStatus().Mesh!.Dropped);
+        return (rate, fraction, lost);
+    }
+
+    private static async Task<(double Rate, double Fraction)> RunAsync(DumplingHub k1Hub, DumplingHub k2Hub, DumplingHub eaterHub)
+    {
+        using var eater = await ConnectAsync(eaterHub.OutEndPoint.Port, """{"eater_name":"bench"}""");
+        using var k1 = await ConnectAsync(k1Hub.InEndPoint.Port, """{"kitchen_name":"k1"}""");
+        using var k2 = await ConnectAsync(k2Hub.InEndPoint.Port, """{"kitchen_name":"k2"}""");
+        await Task.Delay(200);
+        var clock = Stopwatch.StartNew();
+        var reader = Task.Run(() => Count(eater, 2 * PerKitchen, null, clock));
+        await Task.WhenAll(SendAsync(k1, "k1"), SendAsync(k2, "k2"));
+        var (count, last) = await reader;
+        return (count / last.TotalSeconds, count / (2.0 * PerKitchen));
+
+        static async Task SendAsync(ClientWebSocket kitchen, string name)
+        {
+            for (var i = 0; i < PerKitchen; i++)
+                await kitchen.SendAsync(Message(i, 0, name), WebSocketMessageType.Text, true, CancellationToken.None);
+        }
+    }
+
+    private static async Task<(int Count, TimeSpan LastAt)> Count(ClientWebSocket ws, int expected, List<double>? latencies, Stopwatch? clock = null)
+    {
+        clock ??= Stopwatch.StartNew();
+        var buffer = new byte[1 << 16];
+        var count = 0;
+        var lastAt = TimeSpan.Zero;
+        using var cts = new CancellationTokenSource();
+        try
+        {
+            while (count < expected)
+            {
+                cts.CancelAfter(Idle);
+                var filled = 0;
+                ValueWebSocketReceiveResult r;
+                do
+                {
+                    r = await ws.ReceiveAsync(buffer.AsMemory(filled), cts.Token);
+                    filled += r.Count;
+                } while (!r.EndOfMessage && r.MessageType != WebSocketMessageType.Close);
+                if (r.MessageType == WebSocketMessageType.Close) break;
+                count++;
+                lastAt = clock.Elapsed;
+                if (latencies is not null)
+                {
+                    var text = Encoding.UTF8.GetString(buffer, 0, filled);
+                    var at = text.IndexOf("\"t\":\"", StringComparison.Ordinal);
+                    if (at >= 0 && long.TryParse(text.AsSpan(at + 5, 19), out var sent))
+                        latencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
+        return (count, lastAt);
+    }
+
+    private static async Task<(double[] Remote, double[] Local)> RunLatencyAsync(string url)
+    {
+        await using var one = await HubAsync(url, "one");
+        await using var two = await HubAsync(url, "two");
+        await using var three = await HubAsync(url, "three");
+        using var remoteEater = await ConnectAsync(three.OutEndPoint.Port, """{"eater_name":"remote"}""");
+        using var localEater = await ConnectAsync(one.OutEndPoint.Port, """{"eater_name":"local"}""");
+        using var kitchen = await ConnectAsync(one.InEndPoint.Port, """{"kitchen_name":"k1"}""");
+        await Task.Delay(300);
+        const int count = 3000;
+        var remote = new List<double>(count);
+        var local = new List<double>(count);
+        var readers = new[] { Task.Run(() => Count(remoteEater, count, remote)), Task.Run(() => Count(localEater, count, local)) };
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < count;)
+        {
+            while (i < count && clock.Elapsed.TotalMilliseconds >= i)
+            {
+                await kitchen.SendAsync(Message(i, Stopwatch.GetTimestamp(), "k1"), WebSocketMessageType.Text, true, CancellationToken.None);
+                i++;
+            }
+            await Task.Delay(1);
+        }
+        await Task.WhenAll(readers);
+        return ([.. remote.Order()], [.. local.Order()]);
+    }
+
+    private static byte[] Message(int i, long timestamp, string kitchen) => Encoding.UTF8.GetBytes(
+        $"{{\"metadata\":{{\"chef\":\"BenchChef\",\"kitchen\":\"{kitchen}\",\"creation_time\":1515990765.925951,\"driver\":\"packet\"}}," +
+        $"\"payload\":{{\"t\":\"{timestamp:D19}\",\"i\":\"{i:D8}\",\"lookup\":{{\"hostname\":\"www.example.com\",\"when\":1499040017.81}}}}}}");
+
+    private static async Task<ClientWebSocket> ConnectAsync(int port, string announcement)
+    {
+        var ws = new ClientWebSocket();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await ws.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"), cts.Token);
+        await ws.SendAsync(Encoding.UTF8.GetBytes(announcement), WebSocketMessageType.Text, true, cts.Token);
+        return ws;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task WaitForPortAsync(int port)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+}
