@@ -14,7 +14,7 @@ namespace NetDumplings.Chefs;
 /// within a second of capture time go together, since DNS alone ends a flow per query and a dumpling each would make
 /// FlowChef most of a hub's load. A flow ends when TCP closes (FIN both ways, or a reset; packets up to
 /// <see cref="CloseDelay"/> later still count), after an idle timeout, when the table is full and it is the least
-/// recently active of a sample of the table (evicted, counted), or when the kitchen stops. Times are the packets' capture times, so a capture
+/// recently active (about one flow in 32 goes at once; evicted, counted), or when the kitchen stops. Times are the packets' capture times, so a capture
 /// file replays as it was captured; a poke with no packet since the last one moves that clock on by the poke interval,
 /// so flows on a quiet link still end. On each poke:
 /// <c>{"active_flows", "flows_ended", "evicted", "largest_active": [...], "top_talkers": [...]}</c>, ten of each.
@@ -25,7 +25,7 @@ public sealed class FlowChef : DumplingChef
     private const int TopCount = 10;
     private const int MaxTalkers = 10_000;
     private const int None = -1;
-    private const int EvictionSample = 8;
+    private const int EvictionSample = 64;
 
     // The flows live in one array of structs found by index: a table of 100,000 flows holds no object the garbage
     // collector must trace or promote (as flow objects did, costing the kitchen more than the chef). Expiry scans the
@@ -253,21 +253,33 @@ public sealed class FlowChef : DumplingChef
 
     private void Evict()
     {
-        // The least recently active of a few flows picked at random (as Redis evicts): close to the least recently
-        // active of all, without keeping the table in activity order. The table is full, so every slot is in use.
-        var oldest = None;
-        var small = _used <= 8 * EvictionSample;   // a small table is searched whole
-        for (var i = 0; i < (small ? _used : EvictionSample); i++)
+        // Room for many at once: the least recently active of the table, about one in 32, found by one pass over it
+        // (with the cut-off from a sample), so a table kept full by new flows costs a pass per few thousand flows
+        // rather than a search per flow. The table is full, so every slot is in use.
+        Span<double> sample = stackalloc double[EvictionSample];
+        for (var i = 0; i < sample.Length; i++)
         {
             _random ^= _random << 13;
             _random ^= _random >> 17;
             _random ^= _random << 5;
-            var candidate = small ? i : (int)(_random % (uint)_used);
-            if (_slots[candidate].InUse && (oldest == None || _slots[candidate].Last < _slots[oldest].Last)) oldest = candidate;
+            sample[i] = _slots[(int)(_random % (uint)_used)].Last;
         }
-        if (oldest == None) return;
-        Evicted++;
-        End(oldest, _slots[oldest].Closed ? ClosedReason(_slots[oldest]) : "evicted");
+        sample.Sort();
+        var cutoff = sample[1];
+        if (_used <= EvictionSample)
+        {
+            // A small table: exactly the least recently active.
+            cutoff = double.MaxValue;
+            for (var index = 0; index < _used; index++)
+                if (_slots[index].InUse) cutoff = Math.Min(cutoff, _slots[index].Last);
+        }
+        for (var index = 0; index < _used; index++)
+        {
+            ref var flow = ref _slots[index];
+            if (!flow.InUse || flow.Last > cutoff) continue;
+            Evicted++;
+            End(index, flow.Closed ? ClosedReason(flow) : "evicted");
+        }
     }
 
     private void End(int index, string ended)
