@@ -157,3 +157,21 @@ public class NewChefTests
         Assert.Equal(900, summary.GetProperty("unanswered").GetInt64());
     }
 }
+
+public class FlowChefHashTests
+{
+    [Fact]
+    public void The_one_block_SHA1_matches_the_platforms_for_every_length_it_takes()
+    {
+        var random = new Random(7);
+        for (var length = 0; length <= 55; length++)
+            for (var i = 0; i < 20; i++)
+            {
+                var message = new byte[length];
+                random.NextBytes(message);
+                var hash = new byte[20];
+                FlowChef.Sha1OneBlock(message, hash);
+                Assert.Equal(System.Security.Cryptography.SHA1.HashData(message), hash);
+            }
+    }
+}

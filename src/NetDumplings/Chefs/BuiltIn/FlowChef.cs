@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using System.Text.Json;
 using NetDumplings.Packets;
 
@@ -15,7 +14,7 @@ namespace NetDumplings.Chefs;
 /// within a second of capture time go together, since DNS alone ends a flow per query and a dumpling each would make
 /// FlowChef most of a hub's load. A flow ends when TCP closes (FIN both ways, or a reset; packets up to
 /// <see cref="CloseDelay"/> later still count), after an idle timeout, when the table is full and it is the least
-/// recently active (evicted, counted), or when the kitchen stops. Times are the packets' capture times, so a capture
+/// recently active (about one flow in 32 goes at once; evicted, counted), or when the kitchen stops. Times are the packets' capture times, so a capture
 /// file replays as it was captured; a poke with no packet since the last one moves that clock on by the poke interval,
 /// so flows on a quiet link still end. On each poke:
 /// <c>{"active_flows", "flows_ended", "evicted", "largest_active": [...], "top_talkers": [...]}</c>, ten of each.
@@ -26,15 +25,16 @@ public sealed class FlowChef : DumplingChef
     private const int TopCount = 10;
     private const int MaxTalkers = 10_000;
     private const int None = -1;
-    private const byte TcpList = 0, OtherList = 1, ClosingList = 2, Free = 255;
+    private const int EvictionSample = 64;
 
-    // The flows live in one array of structs linked by index: a table of 100,000 flows holds no object the
-    // garbage collector must trace or promote (as flow objects did, costing the kitchen more than the chef).
+    // The flows live in one array of structs found by index: a table of 100,000 flows holds no object the garbage
+    // collector must trace or promote (as flow objects did, costing the kitchen more than the chef). Expiry scans the
+    // array once a second of capture time instead of keeping lists in activity order, whose upkeep touched three
+    // flows' memory on every packet.
     private Slot[] _slots = new Slot[1024];
     private int _used, _free = None;
+    private uint _random = 2463534242;
     private readonly Dictionary<FlowKey, int> _index = [];
-    // Per list (TCP, UDP and ICMP, closing): most recently active first, so expiry only looks at the tails.
-    private readonly int[] _head = [None, None, None], _tail = [None, None, None];
     private readonly Dictionary<UInt128, Talker> _endedTalkers = [];
     private readonly List<FlowRecord> _ended = [];
     private double _now, _nextSweep, _pokeSeconds;
@@ -43,8 +43,8 @@ public sealed class FlowChef : DumplingChef
 
     public int MaxFlows { get; init; } = DefaultMaxFlows;
 
-    /// <summary>The most flow records in one dumpling (about 300 bytes each; the hub takes 1 MiB).</summary>
-    public int MaxFlowsPerDumpling { get; init; } = 500;
+    /// <summary>The most flow records in one dumpling: about 300 bytes each, so a dumpling stays under the 85 KB where .NET's large objects begin.</summary>
+    public int MaxFlowsPerDumpling { get; init; } = 200;
 
     /// <summary>A TCP flow without packets this long has ended (Zeek's tcp_inactivity_timeout).</summary>
     public TimeSpan TcpIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
@@ -76,12 +76,13 @@ public sealed class FlowChef : DumplingChef
         public double Start, Last;
         public long OrigPackets, OrigBytes, OrigIPBytes, RespPackets, RespBytes, RespIPBytes;
         public long IntervalBytes, IntervalPackets;
-        public byte Protocol, List;
+        public byte Protocol;
+        public bool InUse;
         public Tcp Flags;
         public Service Sniffed;
         public bool SawPayload;
         public PacketTunnel Tunnel;
-        public int Previous, Next;
+        public int NextFree;
 
         public readonly bool Closed => (Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 || (Flags & (Tcp.OrigFin | Tcp.RespFin)) == (Tcp.OrigFin | Tcp.RespFin);
     }
@@ -139,7 +140,7 @@ public sealed class FlowChef : DumplingChef
             var fromResponder = (tcpFlags & 0x12) == 0x12;
             created = new Slot
             {
-                Key = key, Protocol = protocol, Start = when, Last = when, Tunnel = headers.Tunnel, List = Free,
+                Key = key, Protocol = protocol, Start = when, Last = when, Tunnel = headers.Tunnel, InUse = true,
                 Orig = fromResponder ? destination : source, Resp = fromResponder ? source : destination,
                 OrigPort = fromResponder ? destinationPort : sourcePort, RespPort = fromResponder ? sourcePort : destinationPort,
             };
@@ -171,14 +172,6 @@ public sealed class FlowChef : DumplingChef
             flow.Sniffed = Sniff(headers.Payload(frame));
         }
         if (tcpFlags != 0) Track(ref flow, tcpFlags, fromOrig);
-
-        // Most recently active first, in the list its timeout says.
-        var list = flow.Closed ? ClosingList : flow.Protocol == PacketHeaders.ProtocolTcp ? TcpList : OtherList;
-        if (flow.List != list || _head[list] != index)
-        {
-            Unlink(index);
-            LinkFirst(index, list);
-        }
         return null;
     }
 
@@ -187,31 +180,11 @@ public sealed class FlowChef : DumplingChef
         if (_free != None)
         {
             var reused = _free;
-            _free = _slots[reused].Next;
+            _free = _slots[reused].NextFree;
             return reused;
         }
         if (_used == _slots.Length) Array.Resize(ref _slots, Math.Max(_slots.Length * 2, 16));
         return _used++;
-    }
-
-    private void LinkFirst(int index, byte list)
-    {
-        ref var slot = ref _slots[index];
-        slot.List = list;
-        slot.Previous = None;
-        slot.Next = _head[list];
-        if (_head[list] != None) _slots[_head[list]].Previous = index;
-        _head[list] = index;
-        if (_tail[list] == None) _tail[list] = index;
-    }
-
-    private void Unlink(int index)
-    {
-        ref var slot = ref _slots[index];
-        if (slot.List == Free) return;
-        if (slot.Previous != None) _slots[slot.Previous].Next = slot.Next; else _head[slot.List] = slot.Next;
-        if (slot.Next != None) _slots[slot.Next].Previous = slot.Previous; else _tail[slot.List] = slot.Previous;
-        slot.List = Free;
     }
 
     private static void Track(ref Slot flow, byte flags, bool fromOrig)
@@ -254,9 +227,15 @@ public sealed class FlowChef : DumplingChef
     private void Sweep()
     {
         _nextSweep = _now + 1;
-        Expire(ClosingList, CloseDelay.TotalSeconds, null);
-        Expire(TcpList, TcpIdleTimeout.TotalSeconds, "idle");
-        Expire(OtherList, UdpIdleTimeout.TotalSeconds, "idle");
+        var (closing, tcp, other) = (CloseDelay.TotalSeconds, TcpIdleTimeout.TotalSeconds, UdpIdleTimeout.TotalSeconds);
+        for (var index = 0; index < _used; index++)
+        {
+            ref var flow = ref _slots[index];
+            if (!flow.InUse) continue;
+            var closed = flow.Closed;
+            var timeout = closed ? closing : flow.Protocol == PacketHeaders.ProtocolTcp ? tcp : other;
+            if (flow.Last + timeout <= _now) End(index, closed ? ClosedReason(flow) : "idle");
+        }
         Flush();
     }
 
@@ -270,29 +249,41 @@ public sealed class FlowChef : DumplingChef
 
     public override void OnStart(ChefContext context) => _pokeSeconds = context.PokeIntervalSeconds;
 
-    private void Expire(byte list, double timeout, string? ended)
-    {
-        // Each pass removes the tail, so the loop ends with the list.
-        while (_tail[list] is var tail and not None && _slots[tail].Last + timeout <= _now)
-            End(tail, ended ?? ClosedReason(_slots[tail]));
-    }
-
     private static string ClosedReason(in Slot flow) => (flow.Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 ? "reset" : "closed";
 
     private void Evict()
     {
-        // The least recently active of the three tails.
-        var oldest = None;
-        foreach (var tail in _tail)
-            if (tail != None && (oldest == None || _slots[tail].Last < _slots[oldest].Last)) oldest = tail;
-        if (oldest == None) return;
-        Evicted++;
-        End(oldest, _slots[oldest].Closed ? ClosedReason(_slots[oldest]) : "evicted");
+        // Room for many at once: the least recently active of the table, about one in 32, found by one pass over it
+        // (with the cut-off from a sample), so a table kept full by new flows costs a pass per few thousand flows
+        // rather than a search per flow. The table is full, so every slot is in use.
+        Span<double> sample = stackalloc double[EvictionSample];
+        for (var i = 0; i < sample.Length; i++)
+        {
+            _random ^= _random << 13;
+            _random ^= _random >> 17;
+            _random ^= _random << 5;
+            sample[i] = _slots[(int)(_random % (uint)_used)].Last;
+        }
+        sample.Sort();
+        var cutoff = sample[1];
+        if (_used <= EvictionSample)
+        {
+            // A small table: exactly the least recently active.
+            cutoff = double.MaxValue;
+            for (var index = 0; index < _used; index++)
+                if (_slots[index].InUse) cutoff = Math.Min(cutoff, _slots[index].Last);
+        }
+        for (var index = 0; index < _used; index++)
+        {
+            ref var flow = ref _slots[index];
+            if (!flow.InUse || flow.Last > cutoff) continue;
+            Evicted++;
+            End(index, flow.Closed ? ClosedReason(flow) : "evicted");
+        }
     }
 
     private void End(int index, string ended)
     {
-        Unlink(index);
         ref var flow = ref _slots[index];
         _index.Remove(flow.Key);
         _endedInInterval++;
@@ -302,7 +293,8 @@ public sealed class FlowChef : DumplingChef
             AddTalker(_endedTalkers, flow.Resp, flow);
         }
         _ended.Add(new FlowRecord(flow, ended));
-        flow.Next = _free;
+        flow.InUse = false;
+        flow.NextFree = _free;
         _free = index;
     }
 
@@ -453,10 +445,46 @@ public sealed class FlowChef : DumplingChef
         BinaryPrimitives.WriteUInt16BigEndian(input[(at + 2)..], (ushort)flow.Key.PortB);
         at += 4;
         Span<byte> hash = stackalloc byte[20];
-        SHA1.HashData(input[..at], hash);
+        Sha1OneBlock(input[..at], hash);
         "1:"u8.CopyTo(text);
         Base64.EncodeToUtf8(hash, text[2..], out _, out var written);
         return text[..(2 + written)];
+    }
+
+    /// <summary>
+    /// SHA-1 (FIPS 180-4) of a message short enough for one 64-byte block, as a Community ID's always is: the
+    /// platform's SHA1 goes through OpenSSL at ~0.5 µs a call, several times this for 40 bytes, once per flow.
+    /// </summary>
+    internal static void Sha1OneBlock(ReadOnlySpan<byte> message, Span<byte> hash)
+    {
+        if (message.Length > 55) throw new ArgumentException("One block holds at most 55 bytes of message.", nameof(message));
+        Span<byte> block = stackalloc byte[64];
+        block.Clear();
+        message.CopyTo(block);
+        block[message.Length] = 0x80;
+        BinaryPrimitives.WriteUInt64BigEndian(block[56..], (ulong)message.Length * 8);
+        Span<uint> w = stackalloc uint[80];
+        for (var t = 0; t < 16; t++) w[t] = BinaryPrimitives.ReadUInt32BigEndian(block[(t * 4)..]);
+        for (var t = 16; t < 80; t++) w[t] = uint.RotateLeft(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+        uint h0 = 0x67452301, h1 = 0xEFCDAB89, h2 = 0x98BADCFE, h3 = 0x10325476, h4 = 0xC3D2E1F0;
+        uint a = h0, b = h1, c = h2, d = h3, e = h4;
+        for (var t = 0; t < 80; t++)
+        {
+            var (f, k) = t switch
+            {
+                < 20 => ((b & c) | (~b & d), 0x5A827999u),
+                < 40 => (b ^ c ^ d, 0x6ED9EBA1u),
+                < 60 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDCu),
+                _ => (b ^ c ^ d, 0xCA62C1D6u),
+            };
+            var temp = uint.RotateLeft(a, 5) + f + e + k + w[t];
+            (e, d, c, b, a) = (d, c, uint.RotateLeft(b, 30), a, temp);
+        }
+        BinaryPrimitives.WriteUInt32BigEndian(hash, h0 + a);
+        BinaryPrimitives.WriteUInt32BigEndian(hash[4..], h1 + b);
+        BinaryPrimitives.WriteUInt32BigEndian(hash[8..], h2 + c);
+        BinaryPrimitives.WriteUInt32BigEndian(hash[12..], h3 + d);
+        BinaryPrimitives.WriteUInt32BigEndian(hash[16..], h4 + e);
     }
 
     public override object? OnInterval()
@@ -494,11 +522,10 @@ public sealed class FlowChef : DumplingChef
     /// <summary>Reports every flow still followed: the capture (or the kitchen) ends, and with it what it saw.</summary>
     public override void OnStop()
     {
-        foreach (var list in (ReadOnlySpan<byte>)[ClosingList, TcpList, OtherList])
-        {
-            // Oldest first, as they would have ended; each pass removes the tail.
-            while (_tail[list] is var tail and not None) End(tail, _slots[tail].Closed ? ClosedReason(_slots[tail]) : "stopped");
-        }
+        // Least recently active first, as they would have ended.
+        var open = _index.Values.ToArray();
+        Array.Sort(open, (x, y) => _slots[x].Last.CompareTo(_slots[y].Last));
+        foreach (var index in open) End(index, _slots[index].Closed ? ClosedReason(_slots[index]) : "stopped");
         Flush();
     }
 
