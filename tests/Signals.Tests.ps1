@@ -18,8 +18,10 @@ BeforeAll {
     function Start-Child {
         # A child as systemd starts one: no terminal, stdout and stderr to pipes; returns the process and the file.
         param([string] $Command, [string] $Executable = $Pwsh, [string[]] $Prefix = @())
-        $psi = [Diagnostics.ProcessStartInfo]::new($Executable)
-        foreach ($a in @($Prefix) + @('-NoProfile', '-NonInteractive', '-Command', $Command)) { $psi.ArgumentList.Add($a) }
+        # Through env --default-signal: a runner started in the background by a shell ignores SIGINT, and a
+        # child inherits that; a service manager starts its services with SIGINT at its default.
+        $psi = [Diagnostics.ProcessStartInfo]::new('env')
+        foreach ($a in @('--default-signal=INT', $Executable) + @($Prefix) + @('-NoProfile', '-NonInteractive', '-Command', $Command)) { $psi.ArgumentList.Add($a) }
         $psi.WorkingDirectory = $RepoRoot
         $psi.RedirectStandardOutput = $true
         $psi.RedirectStandardError = $true
