@@ -191,6 +191,42 @@ public class MeshTests
     }
 
     [SkippableFact]
+    public async Task What_NATS_drops_for_a_hub_that_reads_too_slowly_is_counted()
+    {
+        SkipWithoutNats();
+        const int count = 3000;
+        var pad = new string('p', 8000);
+        await using var nats = await NatsServer.StartAsync();
+        await using var one = await MeshHubAsync(nats, "one");
+        // Hub two lets NATS.Net keep only 16 remote dumplings for it, and holds them back for an eater that never
+        // reads once that eater's socket is full (a small queue, cut off after 3 s): NATS.Net drops the rest.
+        await using var two = await StartHubAsync(new DumplingHubOptions
+        {
+            StatusInterval = TimeSpan.Zero,
+            EaterQueueDumplings = 4,
+            SlowEaterTimeout = TimeSpan.FromSeconds(3),
+            Mesh = new NatsMeshOptions
+            {
+                Servers = nats.Url, HubName = "two", User = NatsServer.User, Password = NatsServer.Password, ReceiveQueueDumplings = 16,
+            },
+        });
+        await WaitForMeshAsync(one, two);
+        using var stalled = await EaterAsync(two, "stalled");
+        using var kitchen = await KitchenAsync(one, "k");
+        for (var i = 0; i < count; i++) await SendTextAsync(kitchen, Dumpling("TestChef", "k", i, pad));
+        await WaitUntilAsync(() => two.GetStatus().Mesh!.Dropped > 0, "NATS.Net dropping for hub two");
+        // One more once hub two has caught up: the hole before it is counted, whatever was dropped last.
+        await Task.Delay(500);
+        await SendTextAsync(kitchen, Dumpling("TestChef", "k", count, pad));
+        await WaitUntilAsync(() => two.GetStatus().Mesh!.Received + two.GetStatus().Mesh!.RemoteGap == count + 1, "every dumpling received or counted");
+
+        var mesh = two.GetStatus().Mesh!;
+        Assert.True(mesh.SlowConsumerEvents >= 1);
+        Assert.True(mesh.Dropped <= mesh.RemoteGap, $"dropped {mesh.Dropped}, gap {mesh.RemoteGap}");
+        Assert.Equal(0, one.GetStatus().Mesh!.PublishLost);
+    }
+
+    [SkippableFact]
     public async Task Wrong_NATS_credentials_are_reported_and_the_hub_serves_locally()
     {
         SkipWithoutNats();

@@ -42,8 +42,11 @@ public sealed record HubStatusMesh(
     /// <summary>Times the hub lost its NATS connection.</summary>
     public long? Disconnects { get; init; }
 
-    /// <summary>Dumplings lost on the way between hubs: not published (NATS away) plus gaps in remote hubs' numbers.</summary>
-    public long Lost => (PublishLost ?? 0) + (RemoteGap ?? 0) + (Dropped ?? 0);
+    /// <summary>
+    /// Dumplings lost on the way between hubs, as this hub knows: its own it could not publish (NATS away)
+    /// plus the holes in the other hubs' numbers (which include what NATS.Net dropped here, <see cref="Dropped"/>).
+    /// </summary>
+    public long Lost => (PublishLost ?? 0) + (RemoteGap ?? 0);
 
     /// <summary>The remote hubs' kitchens, as hub/kitchen.</summary>
     public IEnumerable<string> RemoteKitchens => RemoteHubs.SelectMany(h => h.Kitchens.Select(k => $"{h.HubName}/{k}"));
