@@ -140,7 +140,9 @@ Describe 'The dashboard in chromium' -Skip:$script:NoChromium {
             # The example chef's server names, shown by the generic view.
             foreach ($name in @($summary.TlsServerNames.Keys) + @($summary.HttpHosts.Keys)) { $view.chefs.ServerNameChef | Should -BeLike "*$name*" }
 
-            # The hub's part: its totals, and nothing dropped for this page.
+            # The hub's part: its totals (from its next status dumpling, every 0.5 s: the replay may end first), and nothing dropped for this page.
+            $null = Wait-BrowserScript $script:Browser "Number(document.getElementById('total-in').textContent.replace(/,/g, '')) > 0" -Seconds 10 -What 'a status dumpling counting what came in'
+            $view = Get-PageView
             Get-Number $view.totals.'total-in' | Should -BeGreaterThan 0
             Get-Number $view.selfDropped | Should -Be 0
             $script:Browser.Errors | Should -BeNullOrEmpty -Because 'the page runs under its Content-Security-Policy without errors'
