@@ -7,7 +7,8 @@ BeforeAll {
         $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
         try { $l.Start(); $l.LocalEndpoint.Port } finally { $l.Stop() }
     }
-    $script:NatsServer = @('/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server') | Where-Object { Test-Path $_ } | Select-Object -First 1
+    # The same nats-server harness as the xunit mesh tests and the bench (tests/NetDumplings.Traffic).
+    & "$PSScriptRoot/NetDumplings.Traffic/Import-Traffic.ps1"
 }
 
 Describe 'Start-DumplingHub -Nats' {
@@ -37,14 +38,11 @@ Describe 'Start-DumplingHub -Nats' {
     }
 
     It 'joins two hubs through a nats-server with a token, and the status lists the other hub''s kitchens' {
-        if (-not $script:NatsServer) { Set-ItResult -Skipped -Because 'nats-server is not installed: apt-get install nats-server'; return }
-        $port = Get-FreePort
-        $dir = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) "nd-nats-$([guid]::NewGuid().ToString('N'))")
+        if (-not [NetDumplings.Traffic.Servers.NatsServer]::Program) { Set-ItResult -Skipped -Because ([NetDumplings.Traffic.Servers.NatsServer]::Advice); return }
         $token = 'pester-mesh-token'
-        Set-Content "$dir/nats.conf" "listen: `"127.0.0.1:$port`"`nauthorization { token: `"$token`" }"
-        $nats = Start-Process $script:NatsServer -ArgumentList '-c', "$dir/nats.conf" -PassThru -RedirectStandardError "$dir/err.log" -RedirectStandardOutput "$dir/out.log"
+        $nats = [NetDumplings.Traffic.Servers.NatsServer]::StartAsync($token).GetAwaiter().GetResult()
+        $port = $nats.Port
         try {
-            Wait-Until { -not (Test-PortFree $port) } -What 'nats-server listening'
             $a = Start-DumplingHub -InPort 0 -OutPort 0 -StatusInterval 0.3 -Nats "nats://127.0.0.1:$port" -NatsToken $token -HubName a -AsJob
             $b = Start-DumplingHub -InPort 0 -OutPort 0 -StatusInterval 0.3 -Nats "nats://127.0.0.1:$port" -NatsToken $token -HubName b -AsJob
             try {
@@ -63,10 +61,6 @@ Describe 'Start-DumplingHub -Nats' {
             }
             finally { $a, $b | Stop-Job -PassThru | Remove-Job }
         }
-        finally {
-            Stop-Process -Id $nats.Id -ErrorAction SilentlyContinue
-            $nats.WaitForExit(10000) | Out-Null
-            Remove-Item $dir -Recurse -Force -ErrorAction SilentlyContinue
-        }
+        finally { $nats.DisposeAsync().AsTask().GetAwaiter().GetResult() }
     }
 }

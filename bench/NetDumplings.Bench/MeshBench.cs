@@ -5,6 +5,7 @@ using System.Net.WebSockets;
 using System.Text;
 using NetDumplings.Hub;
 using NetDumplings.Hub.Mesh;
+using NetDumplings.Traffic.Servers;
 
 namespace NetDumplings.Bench;
 
@@ -25,52 +26,39 @@ public sealed class MeshBench : IBenchScenario
 
     public async Task RunAsync(BenchOptions options)
     {
-        var program = new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server" }.FirstOrDefault(File.Exists);
-        if (program is null)
+        if (NatsServer.Program is null)
         {
-            Console.WriteLine("skipped: nats-server is not installed (apt-get install nats-server).");
+            Console.WriteLine($"skipped: {NatsServer.Advice}");
             return;
         }
         var repeats = Math.Max(1, Math.Min(options.Repeats, 3));
-        var port = FreePort();
-        var dir = Directory.CreateTempSubdirectory("nd-bench-nats-").FullName;
-        File.WriteAllText(Path.Combine(dir, "nats.conf"), $"listen: \"127.0.0.1:{port}\"\nauthorization {{ token: \"{Token}\" }}\n");
-        using var nats = Process.Start(new ProcessStartInfo(program, ["-c", Path.Combine(dir, "nats.conf")]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        try
+        await using var nats = await NatsServer.StartAsync(Token);
+        var url = nats.Url;
+        Console.WriteLine($"2 kitchens x {PerKitchen:N0} dumplings of {Message(0, 0, "k").Length} bytes per run; median of {repeats} runs after a warm-up; hubs in this process, nats-server {url} in its own");
+        var table = new BenchTable("setup", "deliveries/s to the eater (median)", "delivered", "mesh lost");
+        var single = new List<(double Rate, double Fraction)>();
+        var mesh = new List<(double Rate, double Fraction, long Lost)>();
+        await RunSingleAsync();
+        await RunMeshAsync(url);
+        for (var r = 0; r < repeats; r++)
         {
-            await WaitForPortAsync(port);
-            var url = $"nats://127.0.0.1:{port}";
-            Console.WriteLine($"2 kitchens x {PerKitchen:N0} dumplings of {Message(0, 0, "k").Length} bytes per run; median of {repeats} runs after a warm-up; hubs in this process, nats-server {url} in its own");
-            var table = new BenchTable("setup", "deliveries/s to the eater (median)", "delivered", "mesh lost");
-            var single = new List<(double Rate, double Fraction)>();
-            var mesh = new List<(double Rate, double Fraction, long Lost)>();
-            await RunSingleAsync();
-            await RunMeshAsync(url);
-            for (var r = 0; r < repeats; r++)
-            {
-                single.Add(await RunSingleAsync());
-                mesh.Add(await RunMeshAsync(url));
-            }
-            var s = Measure.Median(single.Select(x => x.Rate));
-            var m = Measure.Median(mesh.Select(x => x.Rate));
-            table.Add("1 hub: 2 kitchens + eater", s, $"{Measure.Median(single.Select(x => x.Fraction)):P2}", "-");
-            table.Add("3 hubs: kitchens on 1, 2; eater on 3", m, $"{Measure.Median(mesh.Select(x => x.Fraction)):P2}", mesh.Sum(x => x.Lost));
-            table.Print();
-            Console.WriteLine($"mesh / single hub: {m / s:P0} (target >= 70 %)");
+            single.Add(await RunSingleAsync());
+            mesh.Add(await RunMeshAsync(url));
+        }
+        var s = Measure.Median(single.Select(x => x.Rate));
+        var m = Measure.Median(mesh.Select(x => x.Rate));
+        table.Add("1 hub: 2 kitchens + eater", s, $"{Measure.Median(single.Select(x => x.Fraction)):P2}", "-");
+        table.Add("3 hubs: kitchens on 1, 2; eater on 3", m, $"{Measure.Median(mesh.Select(x => x.Fraction)):P2}", mesh.Sum(x => x.Lost));
+        table.Print();
+        Console.WriteLine($"mesh / single hub: {m / s:P0} (target >= 70 %)");
 
-            Console.WriteLine();
-            Console.WriteLine("Latency, kitchen on hub 1 -> eater on hub 3 (through NATS), 1,000 dumplings/s for 3 s; and the same eater on hub 1:");
-            var latency = new BenchTable("eater", "p50 ms", "p99 ms", "max ms", "samples");
-            var (remote, local) = await RunLatencyAsync(url);
-            latency.Add("remote (hub 3)", Measure.Percentile(remote, 50), Measure.Percentile(remote, 99), remote.Length == 0 ? double.NaN : remote[^1], remote.Length);
-            latency.Add("local (hub 1)", Measure.Percentile(local, 50), Measure.Percentile(local, 99), local.Length == 0 ? double.NaN : local[^1], local.Length);
-            latency.Print();
-        }
-        finally
-        {
-            try { nats.Kill(); await nats.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token); } catch (Exception e) when (e is InvalidOperationException or OperationCanceledException) { }
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-        }
+        Console.WriteLine();
+        Console.WriteLine("Latency, kitchen on hub 1 -> eater on hub 3 (through NATS), 1,000 dumplings/s for 3 s; and the same eater on hub 1:");
+        var latency = new BenchTable("eater", "p50 ms", "p99 ms", "max ms", "samples");
+        var (remote, local) = await RunLatencyAsync(url);
+        latency.Add("remote (hub 3)", Measure.Percentile(remote, 50), Measure.Percentile(remote, 99), remote.Length == 0 ? double.NaN : remote[^1], remote.Length);
+        latency.Add("local (hub 1)", Measure.Percentile(local, 50), Measure.Percentile(local, 99), local.Length == 0 ? double.NaN : local[^1], local.Length);
+        latency.Print();
     }
 
     private static async Task<DumplingHub> HubAsync(string? url, string name)
@@ -202,30 +190,5 @@ public sealed class MeshBench : IBenchScenario
         await ws.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"), cts.Token);
         await ws.SendAsync(Encoding.UTF8.GetBytes(announcement), WebSocketMessageType.Text, true, cts.Token);
         return ws;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task WaitForPortAsync(int port)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
-        {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
-        }
     }
 }

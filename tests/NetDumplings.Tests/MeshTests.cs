@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using NetDumplings.Hub;
 using NetDumplings.Hub.Mesh;
+using NetDumplings.Traffic.Servers;
 using static NetDumplings.Tests.HubTestClient;
 
 namespace NetDumplings.Tests;

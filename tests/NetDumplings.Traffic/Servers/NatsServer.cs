@@ -2,13 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace NetDumplings.Tests;
+namespace NetDumplings.Traffic.Servers;
 
 /// <summary>
-/// A real nats-server (Debian's) for the mesh tests: on 127.0.0.1, on a free port, with a config this
-/// writes (user and password required), started and stopped by the test; a restart keeps the port.
+/// A real nats-server (Debian's) for the mesh tests and bench: on 127.0.0.1, on a free port, with a
+/// config this writes (user and password required, or a token), started and stopped by its owner; a
+/// restart keeps the port.
 /// </summary>
-internal sealed class NatsServer : IAsyncDisposable
+public sealed class NatsServer : IAsyncDisposable
 {
     public const string User = "hub";
     public const string Password = "mesh-test-password";
@@ -28,16 +29,12 @@ internal sealed class NatsServer : IAsyncDisposable
 
     private NatsServer(int port) => Port = port;
 
-    public static async Task<NatsServer> StartAsync()
+    /// <summary>Starts a server that requires <see cref="User"/> and <see cref="Password"/>, or <paramref name="token"/> when one is given.</summary>
+    public static async Task<NatsServer> StartAsync(string? token = null)
     {
         var server = new NatsServer(FreePort());
-        File.WriteAllText(server.ConfigPath, $$"""
-            listen: "127.0.0.1:{{server.Port}}"
-            authorization {
-              user: "{{User}}"
-              password: "{{Password}}"
-            }
-            """);
+        var authorization = token is null ? $"user: \"{User}\"\n  password: \"{Password}\"" : $"token: \"{token}\"";
+        File.WriteAllText(server.ConfigPath, $"listen: \"127.0.0.1:{server.Port}\"\nauthorization {{\n  {authorization}\n}}\n");
         await server.StartAgainAsync();
         return server;
     }
