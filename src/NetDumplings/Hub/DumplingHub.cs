@@ -46,6 +46,8 @@ public sealed class DumplingHub : IAsyncDisposable
         Options = options ?? new DumplingHubOptions();
         Options.Validate();
         _window = new ReplayWindow(Options.ReplayWindowDumplings, Options.ReplayWindowBytes);
+        _places = new ConnectionPlaces(Options);
+        Admission = new HubAdmission(Options);
         _dashboard = new HubDashboard(this);
     }
 
@@ -200,7 +202,7 @@ public sealed class DumplingHub : IAsyncDisposable
         var remote = (IPEndPoint)client.Client.RemoteEndPoint!;
         HubPeer? peer = null;
         FrameStream? frames = null;
-        var full = TakePlace(isKitchen, remote.Address);
+        var full = _places.TryTake(isKitchen, remote.Address);
         // One deadline from accept to announcement, shared by TLS, the upgrade and the announcement:
         // with one timeout each, a peer dribbling its handshake held its place for two of them.
         var accepted = Stopwatch.StartNew();
@@ -213,7 +215,7 @@ public sealed class DumplingHub : IAsyncDisposable
             if (full is not null)
             {
                 CountRefused();
-                Report(HubLogLevel.Warning, $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: {full}.");
+                Report(HubLogLevel.Warning, $"Refused {WithArticle(role)} connection from {remote}: {full}.");
                 await ServerHandshake.RefuseAsync(network, 503, "Service Unavailable", $"The hub is at its limit: {full}.", deadline.Token);
                 return;
             }
@@ -226,7 +228,7 @@ public sealed class DumplingHub : IAsyncDisposable
                 transport = tls;
             }
             // The out-port also answers plain GETs (the dashboard); the in-port speaks WebSocket only.
-            var handshake = await ServerHandshake.AcceptAsync(transport, deadline.Token, request => Admit(request, isKitchen),
+            var handshake = await ServerHandshake.AcceptAsync(transport, deadline.Token, request => Admission.Admit(request, isKitchen),
                 isKitchen ? null : _dashboard.Serve);
             if (handshake.Served)
             {
@@ -236,7 +238,7 @@ public sealed class DumplingHub : IAsyncDisposable
             if (!handshake.Accepted)
             {
                 CountRefused();
-                Report(HubLogLevel.Warning, $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: {handshake.Refusal}");
+                Report(HubLogLevel.Warning, $"Refused {WithArticle(role)} connection from {remote}: {handshake.Refusal}");
                 return;
             }
 
@@ -277,11 +279,11 @@ public sealed class DumplingHub : IAsyncDisposable
         }
         catch (Exception e)
         {
-            Report(HubLogLevel.Error, $"Unexpected error with {(role == "eater" ? "an" : "a")} {role} at {remote}: {e}");
+            Report(HubLogLevel.Error, $"Unexpected error with {WithArticle(role)} at {remote}: {e}");
         }
         finally
         {
-            if (full is null) ReleasePlace(isKitchen, remote.Address);
+            if (full is null) _places.Release(isKitchen, remote.Address);
             if (peer is not null)
             {
                 var known = false;
@@ -314,42 +316,8 @@ public sealed class DumplingHub : IAsyncDisposable
 
     // ---- Who may connect: connection limits, TLS, tokens and origins (PROTOCOL.md, "Authentication") ----
 
-    private readonly object _placesLock = new();
-    private int _connections, _kitchenConnections, _eaterConnections;
-    private readonly Dictionary<IPAddress, int> _connectionsByAddress = [];
+    private readonly ConnectionPlaces _places;
     private SslStreamCertificateContext? _tls;
-
-    /// <summary>Takes a place for a new connection, or says which limit is reached (null: taken). Every place taken is released in <see cref="ReleasePlace"/>.</summary>
-    private string? TakePlace(bool isKitchen, IPAddress address)
-    {
-        lock (_placesLock)
-        {
-            var byAddress = _connectionsByAddress.GetValueOrDefault(address);
-            if (_connections >= Options.MaxConnections)
-                return $"{Options.MaxConnections} connections on both ports together";
-            if (isKitchen && _kitchenConnections >= Options.MaxKitchenConnections)
-                return $"{Options.MaxKitchenConnections} kitchen connections on the in-port";
-            if (!isKitchen && _eaterConnections >= Options.MaxEaterConnections)
-                return $"{Options.MaxEaterConnections} eater connections on the out-port";
-            if (byAddress >= Options.MaxConnectionsPerAddress)
-                return $"{Options.MaxConnectionsPerAddress} connections from {address}";
-            _connections++;
-            if (isKitchen) _kitchenConnections++; else _eaterConnections++;
-            _connectionsByAddress[address] = byAddress + 1;
-            return null;
-        }
-    }
-
-    private void ReleasePlace(bool isKitchen, IPAddress address)
-    {
-        lock (_placesLock)
-        {
-            _connections--;
-            if (isKitchen) _kitchenConnections--; else _eaterConnections--;
-            if (_connectionsByAddress.TryGetValue(address, out var n) && n > 1) _connectionsByAddress[address] = n - 1;
-            else _connectionsByAddress.Remove(address);
-        }
-    }
 
     /// <summary>
     /// The peer's first byte says what it speaks (0x16 opens a TLS handshake, 'G' an HTTP request):
@@ -364,10 +332,10 @@ public sealed class DumplingHub : IAsyncDisposable
         CountRefused();
         if (speaksTls)
         {
-            Report(HubLogLevel.Warning, $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: it began a TLS handshake (wss://), but this hub serves plain ws://.");
+            Report(HubLogLevel.Warning, $"Refused {WithArticle(role)} connection from {remote}: it began a TLS handshake (wss://), but this hub serves plain ws://.");
             return false;
         }
-        Report(HubLogLevel.Warning, $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: it spoke plain HTTP (ws://) to a hub that serves TLS (wss://).");
+        Report(HubLogLevel.Warning, $"Refused {WithArticle(role)} connection from {remote}: it spoke plain HTTP (ws://) to a hub that serves TLS (wss://).");
         // A browser opening http:// here is told the same (not 426, which says nothing about TLS).
         const string UseTls = "This hub serves TLS: connect with wss://host:port (a browser: https://host:port/).";
         await ServerHandshake.AcceptAsync(network, cancel, _ => new ServerHandshake.Refusal(400, "Bad Request", UseTls),
@@ -401,71 +369,17 @@ public sealed class DumplingHub : IAsyncDisposable
             await ssl.DisposeAsync();
             CountRefused();
             Report(HubLogLevel.Warning, problem is { } p
-                ? $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: its client certificate was not accepted: {p.Reason}."
-                : $"Refused {(role == "eater" ? "an" : "a")} {role} connection from {remote}: the TLS handshake failed: {e.Message}");
+                ? $"Refused {WithArticle(role)} connection from {remote}: its client certificate was not accepted: {p.Reason}."
+                : $"Refused {WithArticle(role)} connection from {remote}: the TLS handshake failed: {e.Message}");
             return null;
         }
     }
 
-    /// <summary>
-    /// The admission check on a valid upgrade request, before the 101: the browser origin (403 when
-    /// refused), then the role's token (401 when missing or wrong). Its refusals never hold the token.
-    /// </summary>
-    private ServerHandshake.Refusal? Admit(ServerHandshake.Request request, bool isKitchen)
-    {
-        if (request.Headers.TryGetValue("Origin", out var origin) && !IsAllowedOrigin(origin, request.Headers.GetValueOrDefault("Host")))
-            return new ServerHandshake.Refusal(403, "Forbidden",
-                $"Web pages from the origin '{origin}' may not connect to this hub. Start the hub with -AllowedOrigin '{origin}' to let them.");
-        var token = isKitchen ? Options.KitchenToken : Options.EaterToken;
-        if (token is null) return null;
-        var presented = PresentedToken(request.Path, request.Headers);
-        if (token.Matches(presented)) return null;
-        var port = isKitchen ? "in-port needs a kitchen token" : "out-port needs an eater token";
-        return new ServerHandshake.Refusal(401, "Unauthorized",
-            $"{(presented is null ? "No token was given" : "The token is wrong")}: this hub's {port}, sent as 'Authorization: Bearer <token>' " +
-            "or in the URL as ?token=<token> (the cmdlets' -Token).",
-            "WWW-Authenticate: Bearer realm=\"netdumplings\"\r\n");
-    }
+    /// <summary>Who may connect: browser origins and the token of each role.</summary>
+    internal HubAdmission Admission { get; }
 
-    /// <summary>The token of a request: its Authorization: Bearer header, else its <c>token</c> query parameter (the original tools and browsers can only send that).</summary>
-    internal static string? PresentedToken(string path, IReadOnlyDictionary<string, string> headers)
-    {
-        if (headers.TryGetValue("Authorization", out var authorization))
-        {
-            var space = authorization.IndexOf(' ');
-            if (space > 0 && authorization[..space].Equals("Bearer", StringComparison.OrdinalIgnoreCase))
-                return authorization[(space + 1)..].Trim();
-        }
-        var query = path.IndexOf('?');
-        if (query < 0) return null;
-        foreach (var pair in path[(query + 1)..].Split('&'))
-            if (pair.StartsWith("token=", StringComparison.Ordinal))
-            {
-                try { return Uri.UnescapeDataString(pair[6..]); }
-                catch (UriFormatException) { return pair[6..]; }
-            }
-        return null;
-    }
-
-    /// <summary>
-    /// An origin is allowed when it is listed (exactly, or <c>*</c>), or is the hub's own: a page at the
-    /// same host and port the request was sent to, when that host names this hub directly (an IP
-    /// address, localhost or the address it listens on) and not through a name any DNS could rebind.
-    /// </summary>
-    internal bool IsAllowedOrigin(string origin, string? host)
-    {
-        origin = origin.Trim();
-        foreach (var allowed in Options.AllowedOrigins)
-            if (allowed == "*" || string.Equals(allowed.Trim().TrimEnd('/'), origin.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
-                return true;
-        if (host is null || !Uri.TryCreate(origin, UriKind.Absolute, out var page) || page.Scheme is not ("http" or "https") ||
-            !Uri.TryCreate($"{page.Scheme}://{host}", UriKind.Absolute, out var requested))
-            return false;
-        var direct = IPAddress.TryParse(requested.Host.Trim('[', ']'), out _) ||
-            requested.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
-            requested.Host.Equals(Options.Address, StringComparison.OrdinalIgnoreCase);
-        return direct && page.Host.Equals(requested.Host, StringComparison.OrdinalIgnoreCase) && page.Port == requested.Port;
-    }
+    /// <summary>"an eater", "a kitchen": the log names a peer's role as a sentence would.</summary>
+    private static string WithArticle(string role) => role == "eater" ? "an eater" : $"a {role}";
 
     /// <summary>A served path for the log, without its query (it may hold the token).</summary>
     private static string ServedPath(string? path) => path is null ? "?" : path.Split('?')[0];

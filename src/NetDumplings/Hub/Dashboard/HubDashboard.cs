@@ -43,10 +43,10 @@ internal sealed class HubDashboard(DumplingHub hub)
 
         // A page of another site may not read from here, and neither may one that reached this port
         // through a name that any DNS could point here (rebinding): the rule the eaters' upgrade keeps.
-        if (request.Headers.TryGetValue("Origin", out var origin) && !hub.IsAllowedOrigin(origin, host))
+        if (request.Headers.TryGetValue("Origin", out var origin) && !hub.Admission.IsAllowedOrigin(origin, host))
             return Text(403, "Forbidden", $"Web pages from the origin '{origin}' may not read from this hub. Start the hub with -AllowedOrigin '{origin}' to let them.");
         var scheme = hub.Options.Certificate is null ? "http" : "https";
-        if (host is not null && !hub.IsAllowedOrigin($"{scheme}://{host}", host))
+        if (host is not null && !hub.Admission.IsAllowedOrigin($"{scheme}://{host}", host))
             return Text(403, "Forbidden",
                 $"This hub serves its dashboard at its own address (an IP address, localhost or -Address). To open it as {scheme}://{host}/, " +
                 $"start the hub with -AllowedOrigin '{scheme}://{host}'.");
@@ -77,7 +77,7 @@ internal sealed class HubDashboard(DumplingHub hub)
     private ServerHandshake.HttpResponse? Authorize(ServerHandshake.HttpRequest request)
     {
         if (hub.Options.EaterToken is not { } token) return null;
-        var presented = DumplingHub.PresentedToken(request.Path, request.Headers);
+        var presented = HubAdmission.PresentedToken(request.Path, request.Headers);
         if (token.Matches(presented)) return null;
         return Text(401, "Unauthorized",
             $"{(presented is null ? "No token was given" : "The token is wrong")}: this hub's out-port needs its eater token. " +
