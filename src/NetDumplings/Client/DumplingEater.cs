@@ -124,7 +124,8 @@ public sealed class DumplingEater
 
     private async Task PumpAsync(ChannelWriter<object> queue, CancellationToken stop)
     {
-        var connector = new HubConnector(_options, Announcement, "eater", e => queue.TryWrite(e));
+        // A report waits for room like a dumpling (the consumer is reading behind), never dropped.
+        var connector = new HubConnector(_options, Announcement, "eater", e => Report(queue, e, stop).AsTask().GetAwaiter().GetResult());
         (_hubId, _lastSeq, _nextSeq) = (null, 0, 0);
         HubConnection? connection = null;
         long matched = 0;
