@@ -113,11 +113,18 @@ function Invoke-XunitTests {
         Write-Host 'xunit: the test run produced no results (build failure?)'
         return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }
     }
-    $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+    $run = ([xml](Get-Content -Raw $trx)).TestRun
+    $counters = $run.ResultSummary.Counters
+    # Named again at the end of the run: CI shows only the tail of the log.
+    $failures = @($run.Results.UnitTestResult | Where-Object { $_.outcome -ne 'Passed' -and $_.outcome -ne 'NotExecuted' } | ForEach-Object {
+        $message = "$($_.Output.ErrorInfo.Message)".Trim() -split "`n" | Select-Object -First 3
+        "xunit: $($_.testName): $($message -join ' / ')"
+    })
     [pscustomobject]@{
-        Passed  = [int]$counters.passed
-        Failed  = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
-        Skipped = [int]$counters.total - [int]$counters.executed
+        Passed   = [int]$counters.passed
+        Failed   = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        Skipped  = [int]$counters.total - [int]$counters.executed
+        Failures = $failures
     }
 }
 
@@ -152,6 +159,11 @@ function Invoke-Test {
     $failed = ($parts | Measure-Object Failed -Sum).Sum
     $skipped = ($parts | Measure-Object Skipped -Sum).Sum
     Write-Host ''
+    $failures = @($parts | ForEach-Object { $_.Failures } | Where-Object { $_ })
+    if ($failures) {
+        Write-Host 'Failed:'
+        $failures | Select-Object -First 20 | ForEach-Object { Write-Host "  $_" }
+    }
     Write-Host "$passed passed, $failed failed, $skipped skipped"
     if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
 }

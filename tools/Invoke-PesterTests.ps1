@@ -31,6 +31,12 @@ $summary = [ordered]@{
     # A file that fails to load or a failed BeforeAll counts too: its tests never ran.
     Failed  = if ($result) { $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount } else { 0 }
     Skipped = if ($result) { $result.SkippedCount + $result.NotRunCount } else { 0 }
+    # Named again at the end of the run by build.ps1: CI shows only the tail of the log.
+    Failures = @(if ($result) {
+        $result.Failed | ForEach-Object { "Pester: $($_.ExpandedPath): $("$($_.ErrorRecord | Select-Object -First 1)".Trim() -split "`n" | Select-Object -First 2)" }
+        $result.FailedBlocks | ForEach-Object { "Pester: $($_.ExpandedPath) (block): $("$($_.ErrorRecord | Select-Object -First 1)".Trim() -split "`n" | Select-Object -First 2)" }
+        $result.FailedContainers | ForEach-Object { "Pester: $($_.Item) (file): $("$($_.ErrorRecord | Select-Object -First 1)".Trim() -split "`n" | Select-Object -First 2)" }
+    })
 }
 New-Item -ItemType Directory -Force -Path (Split-Path $SummaryPath) | Out-Null
 $summary | ConvertTo-Json | Set-Content -Path $SummaryPath
