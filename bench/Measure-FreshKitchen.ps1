@@ -5,6 +5,7 @@
     interleaving their processes, so load on a shared machine falls on both alike.
 .EXAMPLE
     ./bench/Measure-FreshKitchen.ps1 -ModulePath ./NetDumplings.psd1, ../old/NetDumplings.psd1 -Path big.pcap -Hub 127.0.0.1:11347
+    ./bench/Measure-FreshKitchen.ps1 -ModulePath ./NetDumplings.psd1 -Path big.pcap -Hub 127.0.0.1:11347 -Chef (Get-DumplingChef).Name
     With -Hub the kitchen sends to that hub (start one first: Start-DumplingHub -Address 127.0.0.1);
     without it, Start-DumplingKitchen -NoHub | Measure-Object. A capture: tests/NetDumplings.Traffic
     ([NetDumplings.Traffic.PcapGenerator]::WriteMixed(path, 1000000, 42, $null, $null)).
@@ -14,6 +15,8 @@ param(
     [Parameter(Mandatory)] [string[]] $ModulePath,
     [Parameter(Mandatory)] [string] $Path,
     [string] $Hub,
+    # Chefs to cook with (default: the kitchen's own default chefs), e.g. all seven built-in ones.
+    [string[]] $Chef,
     [ValidateRange(1, 50)] [int] $Processes = 5,
     [ValidateRange(1, 10)] [int] $Runs = 3
 )
@@ -22,7 +25,9 @@ $Path = (Resolve-Path $Path).Path
 $pwsh = Join-Path $PSHOME 'pwsh'
 # One child: imports, then runs the kitchen $Runs times, one line of figures a run.
 $child = {
-    param($module, $capture, $hub, $runs)
+    param($module, $capture, $hub, $runs, $chefs)
+    $chefArgs = @{}
+    if ($chefs) { $chefArgs.Chef = $chefs.Split(',') }
     $clock = [Diagnostics.Stopwatch]::StartNew()
     Import-Module $module
     "IMPORT $($clock.Elapsed.TotalSeconds)"
@@ -33,8 +38,8 @@ $child = {
         $me.Refresh(); $cpu = $me.TotalProcessorTime.TotalMilliseconds
         $clock.Restart()
         $lost = 0
-        if ($hub) { $s = Start-DumplingKitchen -Path $capture -Hub $hub -Filter '' -WarningAction SilentlyContinue; $lost = $s.DumplingsMade - $s.DumplingsSent }
-        else { $null = Start-DumplingKitchen -Path $capture -NoHub -Filter '' | Measure-Object }
+        if ($hub) { $s = Start-DumplingKitchen -Path $capture -Hub $hub -Filter '' @chefArgs -WarningAction SilentlyContinue; $lost = $s.DumplingsMade - $s.DumplingsSent }
+        else { $null = Start-DumplingKitchen -Path $capture -NoHub -Filter '' @chefArgs | Measure-Object }
         $seconds = $clock.Elapsed.TotalSeconds
         $me.Refresh()
         'RUN {0} {1} {2} {3} {4}' -f (1e6 / $seconds), ($me.TotalProcessorTime.TotalMilliseconds - $cpu),
@@ -44,7 +49,7 @@ $child = {
 $results = @{}
 foreach ($p in 1..$Processes) {
     foreach ($module in $ModulePath) {
-        $lines = & $pwsh -NoProfile -NonInteractive -Command $child -args (Resolve-Path $module).Path, $Path, $Hub, $Runs
+        $lines = & $pwsh -NoProfile -NonInteractive -Command $child -args (Resolve-Path $module).Path, $Path, $Hub, $Runs, ($Chef -join ',')
         $n = 0
         foreach ($line in $lines | Where-Object { $_ -like 'RUN *' }) {
             $f = $line.Split(' ')

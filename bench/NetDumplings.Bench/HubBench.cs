@@ -138,14 +138,14 @@ public sealed class HubBench : IBenchScenario
     /// <summary>Opens connections one after another (TCP, TLS, upgrade, then close): median ms each, and the hub's CPU per connection.</summary>
     private static async Task<(double MedianMs, double HubCpuMs)> MeasureConnectionsAsync(ServerProcess server, int count, bool tls)
     {
-        for (var i = 0; i < 20; i++) (await ConnectRawAsync(server.OutPort, null, tls: tls)).Dispose(); // warm-up
+        for (var i = 0; i < 20; i++) (await BenchPeers.ConnectRawAsync(server.OutPort, null, tls: tls)).Dispose(); // warm-up
         await Task.Delay(300);
         var times = new List<double>(count);
         var cpuBefore = server.CpuTime;
         for (var i = 0; i < count; i++)
         {
             var clock = Stopwatch.StartNew();
-            var peer = await ConnectRawAsync(server.OutPort, null, tls: tls);
+            var peer = await BenchPeers.ConnectRawAsync(server.OutPort, null, tls: tls);
             times.Add(clock.Elapsed.TotalMilliseconds);
             peer.Dispose();
         }
@@ -158,13 +158,13 @@ public sealed class HubBench : IBenchScenario
     {
         // Eaters that read raw frames and count bytes, as the relay's readers do: this measures the
         // hub, not a client library's per-message cost on the same two cores.
-        var eaters = new List<RawPeer>();
+        var eaters = new List<BenchPeers.RawPeer>();
         for (var i = 0; i < eaterCount; i++)
-            eaters.Add(await ConnectRawAsync(server.OutPort, $$"""{"eater_name":"bench{{i}}"}""", tls: tls));
-        using var stalledPeer = stalled ? await ConnectRawAsync(server.OutPort, """{"eater_name":"stalled"}""", receiveBuffer: 4096, tls: tls) : null;
+            eaters.Add(await BenchPeers.ConnectRawAsync(server.OutPort, $$"""{"eater_name":"bench{{i}}"}""", tls: tls));
+        using var stalledPeer = stalled ? await BenchPeers.ConnectRawAsync(server.OutPort, """{"eater_name":"stalled"}""", receiveBuffer: 4096, tls: tls) : null;
         // The kitchen, too, writes pre-built (masked) frames over raw TCP, one write each, as the
         // relay's writer writes its messages: the client side costs the same in both.
-        using var kitchen = await ConnectRawAsync(server.InPort, """{"kitchen_name":"bench_kitchen","interface":"none","filter":"","chefs":[],"poke_interval":5.0}""", tls: tls);
+        using var kitchen = await BenchPeers.ConnectRawAsync(server.InPort, """{"kitchen_name":"bench_kitchen","interface":"none","filter":"","chefs":[],"poke_interval":5.0}""", tls: tls);
         var kitchenStream = kitchen.Stream;
         await Task.Delay(300); // every announcement registered
         var frameLength = Message(0, 0).Length + 4; // 16-bit-length server frame header
@@ -173,25 +173,8 @@ public sealed class HubBench : IBenchScenario
         // Beside a stalled eater the others wait until the hub's deadline cuts it off (the default
         // policy, backpressure): an eater idle for less than that is not done yet.
         var idle = stalled ? Idle + new DumplingHubOptions().SlowEaterTimeout : Idle;
-        var readers = eaters.Select(e => Task.Run(() => CountBytesAsync(e.Stream, frameLength, Count, idle))).ToArray();
-        if (burst == 0)
-        {
-            for (var i = 0; i < Count; i++)
-                await kitchenStream.WriteAsync(ClientFrame(Message(i, 0)));
-        }
-        else
-        {
-            var buffer = new byte[burst];
-            var used = 0;
-            for (var i = 0; i < Count; i++)
-            {
-                var frame = ClientFrame(Message(i, 0));
-                if (used + frame.Length > buffer.Length) { await kitchenStream.WriteAsync(buffer.AsMemory(0, used)); used = 0; }
-                frame.CopyTo(buffer, used);
-                used += frame.Length;
-            }
-            if (used > 0) await kitchenStream.WriteAsync(buffer.AsMemory(0, used));
-        }
+        var readers = eaters.Select(e => Task.Run(() => BenchPeers.CountBytesAsync(e.Stream, frameLength, Count, idle))).ToArray();
+        await BenchPeers.WriteFramesAsync(kitchenStream, Count, i => Message(i, 0), burst);
         var counts = await Task.WhenAll(readers);
         var elapsed = clock.Elapsed - (counts.Any(c => c < Count) ? idle : TimeSpan.Zero);
         var cpu = server.CpuTime - cpuBefore;
@@ -200,25 +183,6 @@ public sealed class HubBench : IBenchScenario
         foreach (var e in eaters) e.Dispose();
         await Task.Delay(200); // the hub notices its peers are gone before the next run
         return result;
-    }
-
-    /// <summary>Reads until <paramref name="expected"/> records of <paramref name="recordLength"/> bytes arrived, or the stream is idle.</summary>
-    private static async Task<long> CountBytesAsync(Stream stream, int recordLength, long expected, TimeSpan? idle = null)
-    {
-        var buffer = new byte[64 * 1024];
-        var total = expected * recordLength;
-        long got = 0;
-        using var cts = new CancellationTokenSource();
-        while (got < total)
-        {
-            cts.CancelAfter(idle ?? Idle);
-            int n;
-            try { n = await stream.ReadAsync(buffer, cts.Token); }
-            catch (Exception e) when (e is OperationCanceledException or IOException) { break; }
-            if (n == 0) break;
-            got += n;
-        }
-        return got / recordLength;
     }
 
     private static async Task<RunResult> RunRelayAsync(ServerProcess server, int readerCount)
@@ -236,7 +200,7 @@ public sealed class HubBench : IBenchScenario
         var length = Message(0, 0).Length;
         var cpuBefore = server.CpuTime;
         var clock = Stopwatch.StartNew();
-        var reading = readers.Select(r => Task.Run(() => CountBytesAsync(r.GetStream(), length, Count))).ToArray();
+        var reading = readers.Select(r => Task.Run(() => BenchPeers.CountBytesAsync(r.GetStream(), length, Count))).ToArray();
         var ws = writer.GetStream();
         for (var i = 0; i < Count; i++) await ws.WriteAsync(Message(i, 0));
         var counts = await Task.WhenAll(reading);
@@ -310,57 +274,5 @@ public sealed class HubBench : IBenchScenario
         await ws.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"), CancellationToken.None);
         await ws.SendAsync(Encoding.UTF8.GetBytes(announcement), WebSocketMessageType.Text, true, CancellationToken.None);
         return ws;
-    }
-
-    /// <summary>A raw peer's TCP connection and the stream its frames go over (the socket's, or TLS over it).</summary>
-    private sealed class RawPeer(TcpClient client, Stream stream) : IDisposable
-    {
-        public Stream Stream => stream;
-        public void Dispose()
-        {
-            stream.Dispose();
-            client.Dispose();
-        }
-    }
-
-    /// <summary>A peer written over raw TCP (and TLS, which skips the check of the bench's own certificate): handshake and announcement; then the caller reads or writes frames (or, stalled, does nothing).</summary>
-    private static async Task<RawPeer> ConnectRawAsync(int port, string? announcement, int receiveBuffer = 0, bool tls = false)
-    {
-        var client = new TcpClient { NoDelay = true };
-        if (receiveBuffer > 0) client.ReceiveBufferSize = receiveBuffer;
-        await client.ConnectAsync("127.0.0.1", port);
-        Stream stream = client.GetStream();
-        if (tls)
-        {
-            var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-            {
-                TargetHost = "127.0.0.1",
-                RemoteCertificateValidationCallback = (_, _, _, _) => true,
-            });
-            stream = ssl;
-        }
-        await stream.WriteAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
-        var response = new List<byte>();
-        var one = new byte[1];
-        while (response.Count < 4 || !(response[^4] == '\r' && response[^3] == '\n' && response[^2] == '\r' && response[^1] == '\n'))
-        {
-            if (await stream.ReadAsync(one) == 0) throw new IOException("the hub closed during the handshake");
-            response.Add(one[0]);
-        }
-        if (announcement is not null) await stream.WriteAsync(ClientFrame(Encoding.UTF8.GetBytes(announcement)));
-        return new RawPeer(client, stream);
-    }
-
-    /// <summary>A client text frame with a zero mask key (so the masked bytes are the message itself).</summary>
-    private static byte[] ClientFrame(byte[] message)
-    {
-        var header = message.Length < 126 ? 2 : 4;
-        var frame = new byte[header + 4 + message.Length];
-        frame[0] = 0x81;
-        if (header == 2) frame[1] = (byte)(0x80 | message.Length);
-        else { frame[1] = 0x80 | 126; frame[2] = (byte)(message.Length >> 8); frame[3] = (byte)message.Length; }
-        message.CopyTo(frame, header + 4);
-        return frame;
     }
 }

@@ -20,7 +20,8 @@ public sealed class MeshBench : IBenchScenario
     public string Name => "mesh";
     public string Description => "three hubs through nats-server vs one hub: deliveries/s to a remote eater, and kitchen -> remote eater latency at 1k/s";
 
-    private const int PerKitchen = 25_000;
+    private const int PerKitchen = 100_000;
+    private const int Burst = 16 * 1024;
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(5);
     private const string Token = "bench-mesh-token";
 
@@ -34,7 +35,7 @@ public sealed class MeshBench : IBenchScenario
         var repeats = Math.Max(1, Math.Min(options.Repeats, 3));
         await using var nats = await NatsServer.StartAsync(Token);
         var url = nats.Url;
-        Console.WriteLine($"2 kitchens x {PerKitchen:N0} dumplings of {Message(0, 0, "k").Length} bytes per run; median of {repeats} runs after a warm-up; hubs in this process, nats-server {url} in its own");
+        Console.WriteLine($"2 kitchens x {PerKitchen:N0} dumplings of {Message(0, 0, "k1").Length} bytes per run, written in {Burst / 1024} KiB bursts; median of {repeats} runs after a warm-up; hubs in this process, nats-server {url} in its own");
         var table = new BenchTable("setup", "deliveries/s to the eater (median)", "delivered", "mesh lost");
         var single = new List<(double Rate, double Fraction)>();
         var mesh = new List<(double Rate, double Fraction, long Lost)>();
@@ -100,21 +101,21 @@ public sealed class MeshBench : IBenchScenario
 
     private static async Task<(double Rate, double Fraction)> RunAsync(DumplingHub k1Hub, DumplingHub k2Hub, DumplingHub eaterHub)
     {
-        using var eater = await ConnectAsync(eaterHub.OutEndPoint.Port, """{"eater_name":"bench"}""");
-        using var k1 = await ConnectAsync(k1Hub.InEndPoint.Port, """{"kitchen_name":"k1"}""");
-        using var k2 = await ConnectAsync(k2Hub.InEndPoint.Port, """{"kitchen_name":"k2"}""");
+        // Raw peers, as in the hub bench: kitchens write 16 KiB bursts of frames (as our kitchens do) and the
+        // eater counts bytes, so the figure is the hubs' (and NATS's), not a client library's on the same cores.
+        using var eater = await BenchPeers.ConnectRawAsync(eaterHub.OutEndPoint.Port, """{"eater_name":"bench"}""");
+        using var k1 = await BenchPeers.ConnectRawAsync(k1Hub.InEndPoint.Port, """{"kitchen_name":"k1"}""");
+        using var k2 = await BenchPeers.ConnectRawAsync(k2Hub.InEndPoint.Port, """{"kitchen_name":"k2"}""");
         await Task.Delay(200);
+        var frameLength = Message(0, 0, "k1").Length + 4; // 16-bit-length server frame header
         var clock = Stopwatch.StartNew();
-        var reader = Task.Run(() => Count(eater, 2 * PerKitchen, null, clock));
-        await Task.WhenAll(SendAsync(k1, "k1"), SendAsync(k2, "k2"));
-        var (count, last) = await reader;
-        return (count / last.TotalSeconds, count / (2.0 * PerKitchen));
-
-        static async Task SendAsync(ClientWebSocket kitchen, string name)
-        {
-            for (var i = 0; i < PerKitchen; i++)
-                await kitchen.SendAsync(Message(i, 0, name), WebSocketMessageType.Text, true, CancellationToken.None);
-        }
+        var reader = Task.Run(() => BenchPeers.CountBytesAsync(eater.Stream, frameLength, 2 * PerKitchen, Idle));
+        await Task.WhenAll(
+            BenchPeers.WriteFramesAsync(k1.Stream, PerKitchen, i => Message(i, 0, "k1"), Burst),
+            BenchPeers.WriteFramesAsync(k2.Stream, PerKitchen, i => Message(i, 0, "k2"), Burst));
+        var count = await reader;
+        var elapsed = clock.Elapsed - (count < 2 * PerKitchen ? Idle : TimeSpan.Zero);
+        return (count / elapsed.TotalSeconds, count / (2.0 * PerKitchen));
     }
 
     private static async Task<(int Count, TimeSpan LastAt)> Count(ClientWebSocket ws, int expected, List<double>? latencies, Stopwatch? clock = null)

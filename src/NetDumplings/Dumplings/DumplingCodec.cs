@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -322,6 +323,7 @@ public static class DumplingCodec
     /// object System.Text.Json can serialise. A null payload is the JSON null; the protocol says a
     /// handler that returns nothing makes no dumpling, which is the caller's decision.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Dumpling Create(string chef, string? kitchen, DumplingDriver driver, object? payload, double? creationTime = null)
     {
         ArgumentNullException.ThrowIfNull(chef);
@@ -362,6 +364,7 @@ public static class DumplingCodec
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WritePayload(Utf8JsonWriter writer, object? payload)
     {
         switch (payload)

@@ -22,6 +22,12 @@ internal sealed class HubFrame
     public string? Chef { get; }
     public string? Kitchen { get; }
 
+    /// <summary>The message without its frame header: the kitchen's bytes as they came (server frames are unmasked).</summary>
+    public ReadOnlyMemory<byte> Message => Bytes.AsMemory((Bytes[1] & 0x7F) switch { < 126 => 2, 126 => 4, _ => 10 });
+
+    /// <summary>Sent as a binary frame (opcode 2), not text.</summary>
+    public bool Binary => (Bytes[0] & 0x0F) == 2;
+
     /// <summary>
     /// The dumpling's number in this hub's stream (from 1, set as it is published); 0 for the hub's own
     /// status dumplings, which are never replayed and take no number.

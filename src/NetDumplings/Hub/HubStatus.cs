@@ -119,6 +119,7 @@ internal static class HubStatus
         if (m.LastError is not null) w.WriteString("last_error", m.LastError);
         w.WriteNumber("published", m.Published);
         w.WriteNumber("publish_lost", m.PublishLost);
+        w.WriteNumber("publish_waits", m.PublishWaits);
         w.WriteNumber("received", m.Received);
         w.WriteNumber("dropped", m.Dropped);
         w.WriteNumber("slow_consumer_events", m.SlowConsumerEvents);

@@ -119,9 +119,11 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
             Interlocked.Increment(ref _received);
             // Under backpressure this waits, and the kitchen's socket is not read meanwhile.
             var binary = MessageType == WebSocketMessageType.Binary;
-            // Once to the mesh (never waits: NATS away costs the local eaters nothing), then to the local eaters.
-            Hub.Mesh?.Offer(Message, binary, kitchen, chef!, driver);
-            await Hub.PublishAsync(HubFrame.Create(Message, binary, chef, kitchen), this, cancel);
+            var frame = HubFrame.Create(Message, binary, chef, kitchen);
+            // Once to the mesh (it holds this kitchen only while NATS is there and slower than it; NATS away
+            // costs the local eaters nothing), then to the local eaters.
+            if (Hub.Mesh is { } mesh) await mesh.OfferAsync(frame, driver, this, cancel);
+            await Hub.PublishAsync(frame, this, cancel);
         }
     }
 

@@ -55,6 +55,7 @@ public sealed partial class DumplingKitchen
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Cook(in KitchenItem item)
     {
         var source = item.Source!;
@@ -103,6 +104,7 @@ public sealed partial class DumplingKitchen
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Emit(ChefSlot slot, object payload, DumplingDriver driver, bool wait)
     {
         Dumpling dumpling;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Text;
 using PacketDotNet;
@@ -267,6 +268,7 @@ public sealed class DnsMessage
     }
 
     /// <summary>Reads a DNS message's header and questions; false when the bytes are not one (truncated, or names that do not parse).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryParse(ReadOnlySpan<byte> message, out DnsMessage? dns)
     {
         dns = null;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Net;
 using PacketDotNet;
@@ -145,6 +146,7 @@ public readonly struct PacketHeaders
     // tunnel), so TryCopyLayers can list them from these properties instead of walking the frame again.
     private bool PlainLayers { get; init; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static PacketHeaders Read(ReadOnlySpan<byte> frame, LinkLayers link)
     {
         var count = 0;
@@ -156,6 +158,7 @@ public readonly struct PacketHeaders
     /// long enough (<see cref="Read"/> passes none): the capture's link headers, then per tunnel level its tags,
     /// network, transport and tunnel headers, then the inner packet's.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static PacketHeaders Walk(ReadOnlySpan<byte> frame, LinkLayers link, Span<PacketLayer> layers, ref int count)
     {
         var headers = new PacketHeaders { LinkType = link };
@@ -231,6 +234,7 @@ public readonly struct PacketHeaders
     /// Reads the capture's link headers: where the network header (or the VLAN tags before it) starts and its
     /// EtherType. False with the reason when the link type is unknown or its header is cut or wrong.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool ReadLink(ReadOnlySpan<byte> frame, LinkLayers link, Span<PacketLayer> layers, ref int count,
         out PacketLayer linkLayer, out int at, out int etherType, out PacketDecodeStatus stopped)
     {
@@ -333,6 +337,7 @@ public readonly struct PacketHeaders
     }
 
     /// <summary>An Ethernet header at <paramref name="at"/>, and an 802.2 LLC/SNAP header after it when the type field is a length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool ReadEthernet(ReadOnlySpan<byte> frame, ref int at, out int etherType, out bool snap)
     {
         etherType = 0;
@@ -452,6 +457,7 @@ public readonly struct PacketHeaders
     }
 
     // VLAN tags: 2 bytes of tag control, then the next EtherType; Ethernet, cooked captures and SNAP alike.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PacketHeaders ReadTags(ReadOnlySpan<byte> frame, ref int at, ref int etherType, Span<PacketLayer> layers, ref int count)
     {
         var tags = 0;
@@ -470,6 +476,7 @@ public readonly struct PacketHeaders
         return this with { VlanTagCount = tags, ServiceTags = serviceTags };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PacketHeaders ReadIPv4(ReadOnlySpan<byte> frame)
     {
         var ip = frame[NetworkOffset..];
@@ -497,6 +504,7 @@ public readonly struct PacketHeaders
             : headers.ReadTransport(frame, NetworkOffset + headerLength);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PacketHeaders ReadIPv6(ReadOnlySpan<byte> frame)
     {
         var ip = frame[NetworkOffset..];
@@ -533,6 +541,7 @@ public readonly struct PacketHeaders
         return (headers with { IPProtocol = next }).ReadTransport(frame, at);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PacketHeaders ReadTransport(ReadOnlySpan<byte> frame, int at)
     {
         var available = NetworkEnd - at;
@@ -575,6 +584,7 @@ public readonly struct PacketHeaders
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PacketHeaders ReadArp(ReadOnlySpan<byte> frame)
     {
         var arp = frame[NetworkOffset..];
@@ -588,6 +598,7 @@ public readonly struct PacketHeaders
     /// (0: an Ethernet frame; -1: IP, by its version nibble). None when the payload is no tunnel this reader
     /// knows (or one carrying a protocol it does not decode, which then stays the payload).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PacketTunnel ReadTunnel(ReadOnlySpan<byte> frame, Span<PacketLayer> layers, ref int count,
         out int inner, out int etherType, out long? id, out PacketDecodeStatus status)
     {

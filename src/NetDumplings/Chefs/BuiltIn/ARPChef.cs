@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Net;
 using NetDumplings.Packets;
 using PacketDotNet;
@@ -17,6 +18,7 @@ public sealed class ARPChef : DumplingChef
 
     public int MaxAddresses { get; init; } = DefaultMaxAddresses;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override object? OnPacket(ChefPacket packet)
     {
         var headers = packet.Headers;

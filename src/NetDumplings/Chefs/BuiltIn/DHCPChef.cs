@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NetDumplings.Packets;
 
 namespace NetDumplings.Chefs;
@@ -32,6 +33,7 @@ public sealed class DHCPChef : DumplingChef
         public readonly List<string> MessageTypes = [];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override object? OnPacket(ChefPacket packet)
     {
         var headers = packet.Headers;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using NetDumplings.Packets;
 
@@ -31,6 +32,7 @@ public sealed class DNSAnswerChef : DumplingChef
 
     private readonly record struct QueryKey(UInt128 Client, UInt128 Server, int ClientPort, int ServerPort, ushort Id);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override object? OnPacket(ChefPacket packet)
     {
         var headers = packet.Headers;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NetDumplings.Packets;
 
 namespace NetDumplings.Chefs;
@@ -37,6 +38,7 @@ public sealed class DNSLookupChef : DumplingChef
     /// <summary>Hostnames forgotten to keep the table bounded.</summary>
     public long Evicted { get; private set; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override object? OnPacket(ChefPacket packet)
     {
         var headers = packet.Headers;

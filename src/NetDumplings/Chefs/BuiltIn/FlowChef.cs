@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Runtime.InteropServices;
@@ -92,6 +93,7 @@ public sealed class FlowChef : DumplingChef
         public long Bytes, Packets;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override object? OnPacket(ChefPacket packet)
     {
         var when = packet.EpochSeconds;
@@ -175,6 +177,7 @@ public sealed class FlowChef : DumplingChef
         return null;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Allocate()
     {
         if (_free != None)
@@ -187,6 +190,7 @@ public sealed class FlowChef : DumplingChef
         return _used++;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Track(ref Slot flow, byte flags, bool fromOrig)
     {
         const byte Fin = 0x01, Syn = 0x02, Rst = 0x04, Ack = 0x10;
@@ -197,6 +201,7 @@ public sealed class FlowChef : DumplingChef
     }
 
     // The IP packet's length by its header (what it was on the wire, even when the capture cut it).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int IPLength(in PacketHeaders headers, ReadOnlySpan<byte> frame)
     {
         var length = headers.NetworkLayer == PacketLayer.IPv4
@@ -224,6 +229,7 @@ public sealed class FlowChef : DumplingChef
         return counterpart is { } reply ? (type, reply, false) : (type, code, true);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Sweep()
     {
         _nextSweep = _now + 1;
@@ -240,6 +246,7 @@ public sealed class FlowChef : DumplingChef
     }
 
     // The flows ended since the last flush, in dumplings of at most MaxFlowsPerDumpling.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Flush()
     {
         for (var at = 0; at < _ended.Count; at += MaxFlowsPerDumpling)
@@ -251,6 +258,7 @@ public sealed class FlowChef : DumplingChef
 
     private static string ClosedReason(in Slot flow) => (flow.Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 ? "reset" : "closed";
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Evict()
     {
         // Room for many at once: the least recently active of the table, about one in 32, found by one pass over it
@@ -282,6 +290,7 @@ public sealed class FlowChef : DumplingChef
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void End(int index, string ended)
     {
         ref var flow = ref _slots[index];
@@ -298,6 +307,7 @@ public sealed class FlowChef : DumplingChef
         _free = index;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddTalker(Dictionary<UInt128, Talker> talkers, UInt128 host, in Slot flow)
     {
         if (talkers.Count >= MaxTalkers && !talkers.ContainsKey(host)) return;
@@ -309,6 +319,7 @@ public sealed class FlowChef : DumplingChef
     /// <summary>Ended flows, which write their own JSON straight into the dumpling (no reflection, no strings in between).</summary>
     private sealed class FlowBatch(List<FlowRecord> flows) : IJsonPayloadWriter
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void WriteTo(Utf8JsonWriter writer)
         {
             writer.WriteStartObject();
@@ -322,6 +333,7 @@ public sealed class FlowChef : DumplingChef
     private sealed class FlowRecord(Slot flow, string ended)
     {
         // Zeek's conn.log fields, in its order.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void WriteTo(Utf8JsonWriter writer)
         {
             writer.WriteStartObject();
@@ -359,6 +371,7 @@ public sealed class FlowChef : DumplingChef
     };
 
     // The address as text, without a string: IPv4 by hand, IPv6 by IPAddress's own UTF-8 formatting.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteAddress(Utf8JsonWriter writer, ReadOnlySpan<byte> name, UInt128 key)
     {
         Span<byte> text = stackalloc byte[64];
@@ -388,6 +401,7 @@ public sealed class FlowChef : DumplingChef
     };
 
     /// <summary>Zeek's conn_state codes: S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH; for UDP and ICMP, SF when both sides sent, else S0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string ConnState(in Slot flow)
     {
         if (flow.Protocol != PacketHeaders.ProtocolTcp) return flow.RespPackets > 0 ? "SF" : "S0";
@@ -405,6 +419,7 @@ public sealed class FlowChef : DumplingChef
     }
 
     // What the first payload looked like, else what the responder's port usually serves (Zeek's names).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string? ServiceOf(in Slot flow)
     {
         switch (flow.Sniffed)
@@ -432,6 +447,7 @@ public sealed class FlowChef : DumplingChef
     }
 
     /// <summary>The flow's Community ID (version 1, seed 0): "1:" and the base64 of the SHA-1 of seed, addresses, protocol, padding and ports, smaller end first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ReadOnlySpan<byte> CommunityId(in Slot flow, Span<byte> text)
     {
         Span<byte> input = stackalloc byte[2 + 16 + 16 + 2 + 4];
@@ -455,6 +471,7 @@ public sealed class FlowChef : DumplingChef
     /// SHA-1 (FIPS 180-4) of a message short enough for one 64-byte block, as a Community ID's always is: the
     /// platform's SHA1 goes through OpenSSL at ~0.5 µs a call, several times this for 40 bytes, once per flow.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Sha1OneBlock(ReadOnlySpan<byte> message, Span<byte> hash)
     {
         if (message.Length > 55) throw new ArgumentException("One block holds at most 55 bytes of message.", nameof(message));

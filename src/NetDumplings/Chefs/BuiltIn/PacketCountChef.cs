@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NetDumplings.Packets;
 using PacketDotNet;
 
@@ -42,6 +43,7 @@ public sealed class PacketCountChef : DumplingChef
     /// <summary>Counts with PacketDotNet's parse only (for tests comparing the two ways).</summary>
     internal bool AlwaysParse { get; init; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override object? OnPacket(ChefPacket packet)
     {
         Span<PacketLayer> layers = stackalloc PacketLayer[PacketHeaders.MaxLayers];

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Text;
 using NetDumplings.Packets;
@@ -32,6 +33,7 @@ public sealed class TLSChef : DumplingChef
         public readonly double Time = time;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override object? OnPacket(ChefPacket packet)
     {
         var headers = packet.Headers;

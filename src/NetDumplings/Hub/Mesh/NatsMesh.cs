@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
@@ -18,11 +20,19 @@ namespace NetDumplings.Hub.Mesh;
 internal sealed class NatsMesh : IAsyncDisposable
 {
     public const string SubjectPrefix = "netdumplings.v1";
-    public const string HubHeader = "Nd-Hub";
-    public const string InstanceHeader = "Nd-Hub-Instance";
-    public const string SequenceHeader = "Nd-Seq";
-    public const string BinaryHeader = "Nd-Binary";
+    /// <summary>
+    /// Where the dumplings of a NATS message came from, in one header: <c>&lt;instance&gt; &lt;first&gt; &lt;count&gt; &lt;t|b&gt; &lt;hub name&gt;</c>
+    /// (the origin hub's instance, the number of the message's first dumpling in what that hub published, how many it
+    /// holds, text or binary frames, the hub's name). A message of one dumpling is its bytes as the kitchen sent them;
+    /// of several (a backlog of one subject, published together), each is its bytes after a 4-byte big-endian length.
+    /// One header, and many dumplings a message under load: NATS.Net builds and parses headers per message, and a
+    /// message per dumpling with four headers held the mesh to a quarter of one hub's rate.
+    /// </summary>
+    public const string OriginHeader = "Nd-Origin";
     private const int MaxRemoteHubs = 64, MaxKitchensPerHub = 64;
+    /// <summary>The most dumplings, and bytes, one NATS message gathers (a larger dumpling goes alone); well under NATS's 1 MB default.</summary>
+    internal const int MaxBatchDumplings = 256, MaxBatchBytes = 64 * 1024;
+    private const int MaxDrain = 4096;
 
     private readonly DumplingHub _hub;
     private readonly Channel<Outgoing> _outgoing;
@@ -31,12 +41,12 @@ internal sealed class NatsMesh : IAsyncDisposable
     private readonly Dictionary<string, RemoteHub> _remotes = [];   // by instance
     private NatsConnection? _connection;
     private Task? _run, _publish;
-    private long _published, _publishLost, _received, _ownIgnored, _invalid, _dropped, _slowConsumerEvents, _remoteGap, _disconnects, _sequence;
+    private long _publishWaits, _published, _publishLost, _received, _ownIgnored, _invalid, _dropped, _slowConsumerEvents, _remoteGap, _disconnects, _sequence;
     private string? _lastError;
     private readonly HashSet<string> _reported = []; // reasons already logged since the last successful join (RunAsync only)
     private volatile bool _subscribed;
 
-    private readonly record struct Outgoing(string Subject, byte[] Message, bool Binary);
+    private readonly record struct Outgoing(string Subject, ReadOnlyMemory<byte> Message, bool Binary);
 
     private sealed class RemoteHub(string name)
     {
@@ -99,50 +109,141 @@ internal sealed class NatsMesh : IAsyncDisposable
     internal static string Subject(string? kitchen, string chef, DumplingDriver driver) =>
         $"{SubjectPrefix}.{SubjectToken(kitchen)}.{SubjectToken(chef)}.{(driver == DumplingDriver.Packet ? "packet" : "interval")}";
 
-    /// <summary>Queues a local kitchen's dumpling for NATS; never waits. Lost (and counted) when NATS is away or the queue is full.</summary>
-    public void Offer(ReadOnlySpan<byte> message, bool binary, string? kitchen, string chef, DumplingDriver driver)
+    /// <summary>
+    /// Queues a local kitchen's dumpling for NATS. While NATS is there and the queue is full, waits for room and the
+    /// kitchen is held meanwhile, as a full eater holds it: what reaches this hub reaches the mesh. While NATS is away
+    /// it never waits: the dumpling is counted lost, and the local eaters get it all the same.
+    /// </summary>
+    public ValueTask OfferAsync(HubFrame frame, DumplingDriver driver, KitchenSession? kitchen, CancellationToken cancel)
     {
-        if (_connection?.ConnectionState != NatsConnectionState.Open || !_outgoing.Writer.TryWrite(new Outgoing(CachedSubject(kitchen, chef, driver), message.ToArray(), binary)))
+        if (_connection?.ConnectionState != NatsConnectionState.Open)
+        {
             Interlocked.Increment(ref _publishLost);
+            return ValueTask.CompletedTask;
+        }
+        var item = new Outgoing(CachedSubject(frame.Kitchen, frame.Chef!, driver), frame.Message, frame.Binary);
+        return _outgoing.Writer.TryWrite(item) ? ValueTask.CompletedTask : WaitForRoomAsync(item, kitchen, cancel);
+    }
+
+    private async ValueTask WaitForRoomAsync(Outgoing item, KitchenSession? kitchen, CancellationToken cancel)
+    {
+        Interlocked.Increment(ref _publishWaits);
+        var start = kitchen?.HoldStarted() ?? 0;
+        try
+        {
+            // Looked at again every 100 ms: NATS going away meanwhile ends the wait (counted lost), as it
+            // would have had the queue had room; a publisher stuck on a dead connection holds no kitchen.
+            while (true)
+            {
+                if (_connection?.ConnectionState != NatsConnectionState.Open)
+                {
+                    Interlocked.Increment(ref _publishLost);
+                    return;
+                }
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+                wait.CancelAfter(TimeSpan.FromMilliseconds(100));
+                try
+                {
+                    if (!await _outgoing.Writer.WaitToWriteAsync(wait.Token))
+                    {
+                        Interlocked.Increment(ref _publishLost); // the hub is stopping
+                        return;
+                    }
+                    if (_outgoing.Writer.TryWrite(item)) return;
+                }
+                catch (OperationCanceledException) when (!cancel.IsCancellationRequested) { }
+            }
+        }
+        finally
+        {
+            kitchen?.HoldEnded(start);
+        }
+    }
+
+    internal static string Origin(string instance, long first, int count, bool binary, string hubName) =>
+        string.Create(CultureInfo.InvariantCulture, $"{instance} {first} {count} {(binary ? 'b' : 't')} {hubName}");
+
+    /// <summary>Reads an <see cref="OriginHeader"/> value; false when it is not one.</summary>
+    internal static bool TryParseOrigin(string value, out string instance, out long first, out int count, out bool binary, out string hubName)
+    {
+        (instance, first, count, binary, hubName) = ("", 0, 0, false, "");
+        var parts = value.Split(' ', 5);
+        if (parts.Length < 5 || parts[0].Length == 0 || parts[3] is not ("t" or "b")) return false;
+        (instance, binary, hubName) = (parts[0], parts[3] == "b", parts[4]);
+        return long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out first) && first > 0
+            && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out count) && count is > 0 and <= MaxBatchDumplings;
     }
 
     private async Task PublishLoopAsync()
     {
         var reader = _outgoing.Reader;
+        var drained = new List<Outgoing>(MaxDrain);
+        var batch = new List<Outgoing>(MaxBatchDumplings);
+        var payload = new ArrayBufferWriter<byte>(MaxBatchBytes + 1024);
         try
         {
             while (await reader.WaitToReadAsync(_stopping.Token))
             {
-                while (reader.TryRead(out var item))
+                // What has queued up goes together: each subject's dumplings in order, several a message.
+                while (drained.Count < MaxDrain && reader.TryRead(out var item)) drained.Add(item);
+                while (drained.Count > 0)
                 {
-                    var connection = _connection;
-                    if (connection is null || connection.ConnectionState != NatsConnectionState.Open)
+                    var (subject, binary) = (drained[0].Subject, drained[0].Binary);
+                    var bytes = 0;
+                    var rest = 0;
+                    for (var i = 0; i < drained.Count; i++)
                     {
-                        Interlocked.Increment(ref _publishLost);
-                        continue;
+                        var item = drained[i];
+                        var fits = batch.Count < MaxBatchDumplings && (batch.Count == 0 || bytes + 4 + item.Message.Length <= MaxBatchBytes);
+                        if (fits && ReferenceEquals(item.Subject, subject) && item.Binary == binary)
+                        {
+                            batch.Add(item);
+                            bytes += 4 + item.Message.Length;
+                        }
+                        else drained[rest++] = item;
                     }
-                    var headers = new NatsHeaders
-                    {
-                        [HubHeader] = Options.HubName,
-                        [InstanceHeader] = _hub.InstanceId,
-                        [SequenceHeader] = (++_sequence).ToString(CultureInfo.InvariantCulture),
-                    };
-                    if (item.Binary) headers[BinaryHeader] = "1";
-                    try
-                    {
-                        await connection.PublishAsync(item.Subject, item.Message, headers, cancellationToken: _stopping.Token);
-                        Interlocked.Increment(ref _published);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException || !_stopping.IsCancellationRequested)
-                    {
-                        // Not sent: its number goes to the next, so the other hubs count it once (here, as lost), not again as a gap.
-                        _sequence--;
-                        Interlocked.Increment(ref _publishLost);
-                    }
+                    drained.RemoveRange(rest, drained.Count - rest);
+                    await PublishBatchAsync(subject, binary, batch, payload);
+                    batch.Clear();
                 }
             }
         }
         catch (OperationCanceledException) { }
+    }
+
+    private async ValueTask PublishBatchAsync(string subject, bool binary, List<Outgoing> batch, ArrayBufferWriter<byte> payload)
+    {
+        var connection = _connection;
+        if (connection is null || connection.ConnectionState != NatsConnectionState.Open)
+        {
+            Interlocked.Add(ref _publishLost, batch.Count);
+            return;
+        }
+        ReadOnlyMemory<byte> data;
+        if (batch.Count == 1) data = batch[0].Message;
+        else
+        {
+            payload.ResetWrittenCount();
+            foreach (var item in batch)
+            {
+                BinaryPrimitives.WriteUInt32BigEndian(payload.GetSpan(4), (uint)item.Message.Length);
+                payload.Advance(4);
+                payload.Write(item.Message.Span);
+            }
+            data = payload.WrittenMemory;
+        }
+        var headers = new NatsHeaders { [OriginHeader] = Origin(_hub.InstanceId, _sequence + 1, batch.Count, binary, Options.HubName) };
+        try
+        {
+            await connection.PublishAsync(subject, data, headers, cancellationToken: _stopping.Token);
+            // Numbered once sent: what could not be sent is counted here as lost, not again as a gap by the others.
+            _sequence += batch.Count;
+            Interlocked.Add(ref _published, batch.Count);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        {
+            Interlocked.Add(ref _publishLost, batch.Count);
+        }
     }
 
     private NatsOpts NatsOptions()
@@ -278,63 +379,106 @@ internal sealed class NatsMesh : IAsyncDisposable
 
     private async ValueTask DeliverAsync(NatsMsg<byte[]> msg)
     {
-        var headers = msg.Headers;
-        string? instance = null, name = null;
-        long sequence = 0;
+        var message = msg.Data ?? [];
+        string instance = "?", name = "?";
+        long first = 0;
+        int count = 1;
         var binary = false;
-        if (headers is not null)
+        if (msg.Headers is { } headers && headers.TryGetValue(OriginHeader, out var origin)
+            && !TryParseOrigin(origin.ToString(), out instance, out first, out count, out binary, out name))
         {
-            if (headers.TryGetValue(InstanceHeader, out var v)) instance = v.ToString();
-            if (headers.TryGetValue(HubHeader, out v)) name = v.ToString();
-            if (headers.TryGetValue(SequenceHeader, out v)) long.TryParse(v.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out sequence);
-            binary = headers.TryGetValue(BinaryHeader, out v) && v.ToString() == "1";
+            Invalid(msg.Subject, "?", $"its {OriginHeader} header is not '<instance> <first> <count> <t|b> <hub name>'");
+            return;
         }
         if (instance == _hub.InstanceId)
         {
-            Interlocked.Increment(ref _ownIgnored);
+            Interlocked.Add(ref _ownIgnored, count);
             return;
         }
-        var message = msg.Data ?? [];
-        if (!DumplingHub.IsForwardable(message, out var chef, out var kitchen, out var error))
+        Track(instance, name, first, count);
+        if (count == 1)
         {
-            Interlocked.Increment(ref _invalid);
-            _hub.Report(HubLogLevel.Warning, $"Skipped an invalid dumpling from the mesh ({msg.Subject}, hub '{name ?? "?"}'): {error}.");
+            await DeliverOneAsync(message, binary, msg.Subject, instance, name);
             return;
         }
-        Interlocked.Increment(ref _received);
-        Track(instance ?? "?", name ?? "?", sequence, kitchen);
-        await _hub.PublishAsync(HubFrame.Create(message, binary, chef, kitchen), null, _stopping.Token);
+        // Several: each after its length. A message that does not add up is refused whole, beyond what it delivered.
+        var at = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (message.Length - at < 4 || BinaryPrimitives.ReadUInt32BigEndian(message.AsSpan(at)) > (uint)(message.Length - at - 4))
+            {
+                Interlocked.Add(ref _invalid, count - i - 1);
+                Invalid(msg.Subject, name, $"it says it holds {count} dumplings, but dumpling {i + 1} runs past its end");
+                return;
+            }
+            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(message.AsSpan(at));
+            await DeliverOneAsync(message.AsMemory(at + 4, length), binary, msg.Subject, instance, name);
+            at += 4 + length;
+        }
+        if (at != message.Length) Invalid(msg.Subject, name, $"{message.Length - at} bytes follow its {count} dumplings");
     }
 
-    private void Track(string instance, string name, long sequence, string? kitchen)
+    private ValueTask DeliverOneAsync(ReadOnlyMemory<byte> message, bool binary, string subject, string instance, string hubName)
+    {
+        if (!DumplingHub.IsForwardable(message.Span, out var chef, out var kitchen, out var error))
+        {
+            Invalid(subject, hubName, error!);
+            return ValueTask.CompletedTask;
+        }
+        Interlocked.Increment(ref _received);
+        if (kitchen is not null) TrackKitchen(instance, hubName, kitchen);
+        return _hub.PublishAsync(HubFrame.Create(message.Span, binary, chef, kitchen), null, _stopping.Token);
+    }
+
+    private void Invalid(string subject, string hubName, string error)
+    {
+        Interlocked.Increment(ref _invalid);
+        _hub.Report(HubLogLevel.Warning, $"Skipped an invalid dumpling from the mesh ({subject}, hub '{hubName}'): {error}.");
+    }
+
+    private void Track(string instance, string name, long first, int count)
     {
         lock (_remoteLock)
         {
-            if (!_remotes.TryGetValue(instance, out var remote))
-            {
-                if (_remotes.Count >= MaxRemoteHubs)
-                {
-                    var oldest = _remotes.MinBy(r => r.Value.LastSeen).Key;
-                    _remotes.Remove(oldest);
-                }
-                _remotes[instance] = remote = new RemoteHub(name);
-            }
-            remote.Name = name;
-            remote.Dumplings++;
+            var remote = Remote(instance, name);
+            remote.Dumplings += count;
             remote.LastSeen = DateTimeOffset.UtcNow;
-            if (sequence > 0)
+            if (first > 0)
             {
                 // A hub numbers what it publishes: a jump is what the mesh lost between us (NATS away, or dropped).
-                if (remote.LastSequence > 0 && sequence > remote.LastSequence + 1)
+                if (remote.LastSequence > 0 && first > remote.LastSequence + 1)
                 {
-                    var gap = sequence - remote.LastSequence - 1;
+                    var gap = first - remote.LastSequence - 1;
                     remote.Gap += gap;
                     Interlocked.Add(ref _remoteGap, gap);
                 }
-                if (sequence > remote.LastSequence) remote.LastSequence = sequence;
+                remote.LastSequence = Math.Max(remote.LastSequence, first + count - 1);
             }
-            if (kitchen is not null && remote.Kitchens.Count < MaxKitchensPerHub) remote.Kitchens.Add(kitchen);
         }
+    }
+
+    private void TrackKitchen(string instance, string name, string kitchen)
+    {
+        lock (_remoteLock)
+        {
+            var remote = Remote(instance, name);
+            if (remote.Kitchens.Count < MaxKitchensPerHub) remote.Kitchens.Add(kitchen);
+        }
+    }
+
+    private RemoteHub Remote(string instance, string name)
+    {
+        if (!_remotes.TryGetValue(instance, out var remote))
+        {
+            if (_remotes.Count >= MaxRemoteHubs)
+            {
+                var oldest = _remotes.MinBy(r => r.Value.LastSeen).Key;
+                _remotes.Remove(oldest);
+            }
+            _remotes[instance] = remote = new RemoteHub(name);
+        }
+        remote.Name = name;
+        return remote;
     }
 
     public MeshStatus GetStatus()
@@ -347,6 +491,7 @@ internal sealed class NatsMesh : IAsyncDisposable
             Interlocked.Read(ref _dropped), Interlocked.Read(ref _slowConsumerEvents), Interlocked.Read(ref _remoteGap), remotes)
         {
             Disconnects = Interlocked.Read(ref _disconnects),
+            PublishWaits = Interlocked.Read(ref _publishWaits),
             Invalid = Interlocked.Read(ref _invalid),
             LastError = _lastError,
         };
@@ -372,6 +517,9 @@ public sealed record MeshStatus(
     long Dropped, long SlowConsumerEvents, long RemoteGap, IReadOnlyList<MeshRemoteHub> RemoteHubs)
 {
     public long Disconnects { get; init; }
+
+    /// <summary>Times a local kitchen was held because NATS took dumplings more slowly than it sent them.</summary>
+    public long PublishWaits { get; init; }
     public long Invalid { get; init; }
     public string? LastError { get; init; }
 }
