@@ -39,6 +39,13 @@ public class MeshTests
         await Task.Delay(300);
     }
 
+    /// <summary>Hubs take remote dumplings only while they have eaters: waits until these have their subscription in place.</summary>
+    private static async Task WaitForSubscribedAsync(params DumplingHub[] hubs)
+    {
+        foreach (var hub in hubs)
+            await WaitUntilAsync(() => hub.GetStatus().Mesh is { Subscribed: true }, $"hub {hub.Options.Mesh!.HubName} taking remote dumplings");
+    }
+
     private static async Task SendAsync(WebSocket kitchen, string kitchenName, int from, int to, string chef = "TestChef")
     {
         for (var i = from; i < to; i++) await SendTextAsync(kitchen, Dumpling(chef, kitchenName, i));
@@ -100,6 +107,7 @@ public class MeshTests
         await WaitForMeshAsync(one, two, three);
         using var eater = await EaterAsync(three, "far");
         using var near = await EaterAsync(one, "near");
+        await WaitForSubscribedAsync(three, one);
         using var k1 = await KitchenAsync(one, "k1");
         using var k2 = await KitchenAsync(two, "k2");
 
@@ -138,6 +146,7 @@ public class MeshTests
         await WaitForMeshAsync(one, two);
         using var arpOnly = await EaterAsync(two, "arp", ",\"chefs\":[\"ARPChef\"]");
         using var k2Only = await EaterAsync(two, "k2", ",\"kitchens\":[\"k2\"]");
+        await WaitForSubscribedAsync(two);
         using var k1 = await KitchenAsync(one, "k1");
         using var k2 = await KitchenAsync(two, "k2");
 
@@ -162,6 +171,7 @@ public class MeshTests
         await WaitForMeshAsync(one, two);
         using var local = await EaterAsync(one, "local");
         using var remote = await EaterAsync(two, "remote");
+        await WaitForSubscribedAsync(two);
         using var kitchen = await KitchenAsync(one, "k");
 
         await SendAsync(kitchen, "k", 0, batch);
@@ -213,6 +223,7 @@ public class MeshTests
         });
         await WaitForMeshAsync(one, two);
         using var stalled = await EaterAsync(two, "stalled");
+        await WaitForSubscribedAsync(two);
         using var kitchen = await KitchenAsync(one, "k");
         for (var i = 0; i < count; i++) await SendTextAsync(kitchen, Dumpling("TestChef", "k", i, pad));
         await WaitUntilAsync(() => two.GetStatus().Mesh!.Dropped > 0, "NATS.Net dropping for hub two");
@@ -257,6 +268,51 @@ public class MeshTests
     }
 
     [SkippableFact]
+    public async Task A_hub_takes_remote_dumplings_only_while_it_has_eaters_and_its_eaters_miss_none()
+    {
+        SkipWithoutNats();
+        await using var nats = await NatsServer.StartAsync();
+        await using var one = await MeshHubAsync(nats, "one");
+        await using var two = await StartHubAsync(new DumplingHubOptions
+        {
+            StatusInterval = TimeSpan.Zero,
+            Mesh = new NatsMeshOptions
+            {
+                Servers = nats.Url, HubName = "two", User = NatsServer.User, Password = NatsServer.Password,
+                IdleSubscription = TimeSpan.FromMilliseconds(300),
+            },
+        });
+        await WaitForMeshAsync(one, two);
+        using var kitchen = await KitchenAsync(one, "k");
+
+        // No eater on hub two: it publishes, but takes nothing (it would only parse and forget it).
+        await SendAsync(kitchen, "k", 0, 50);
+        await WaitUntilAsync(() => one.GetStatus().Mesh!.Published == 50, "hub one publishing");
+        await Task.Delay(200);
+        Assert.False(two.GetStatus().Mesh!.Subscribed);
+        Assert.Equal(0, two.GetStatus().Mesh!.Received);
+
+        // An eater comes: no wait needed before sending, since the hub admits it once its subscription is in place.
+        using (var eater = await EaterAsync(two, "e"))
+        {
+            await WaitUntilAsync(() => two.GetStatus().Eaters.Count == 1, "the eater admitted");
+            Assert.True(two.GetStatus().Mesh!.Subscribed);
+            await SendAsync(kitchen, "k", 50, 100);
+            Assert.Equal(Keys("k", 100).Skip(50), await CollectAsync(eater, 50));
+        }
+        // The last eater gone: the subscription ends after IdleSubscription, and what is published then is no gap later.
+        await WaitUntilAsync(() => two.GetStatus().Mesh is { Subscribed: false }, "the subscription ended");
+        await SendAsync(kitchen, "k", 100, 150);
+        using var again = await EaterAsync(two, "again");
+        await WaitUntilAsync(() => two.GetStatus().Eaters.Count == 1, "the eater admitted");
+        await SendAsync(kitchen, "k", 150, 160);
+        Assert.Equal(Keys("k", 160).Skip(150), await CollectAsync(again, 10));
+        var mesh = two.GetStatus().Mesh!;
+        Assert.Equal(60, mesh.Received);
+        Assert.Equal(0, mesh.RemoteGap);
+    }
+
+    [SkippableFact]
     public async Task Four_hubs_deliver_every_dumpling_once_and_nothing_loops()
     {
         SkipWithoutNats();
@@ -269,6 +325,7 @@ public class MeshTests
             await WaitForMeshAsync([.. hubs]);
             var eaters = new List<ClientWebSocket>();
             for (var h = 0; h < 4; h++) eaters.Add(await EaterAsync(hubs[h], $"e{h}"));
+            await WaitForSubscribedAsync([.. hubs]);
             var kitchens = new List<ClientWebSocket>();
             for (var h = 0; h < 4; h++) kitchens.Add(await KitchenAsync(hubs[h], $"k{h}"));
             await Task.WhenAll(Enumerable.Range(0, 4).Select(h => SendAsync(kitchens[h], $"k{h}", 0, count)));

@@ -116,6 +116,7 @@ internal static class HubStatus
         w.WriteString("hub_name", m.HubName);
         w.WriteString("nats_servers", m.Servers);
         w.WriteBoolean("connected", m.Connected);
+        w.WriteBoolean("subscribed", m.Subscribed);
         if (m.LastError is not null) w.WriteString("last_error", m.LastError);
         w.WriteNumber("published", m.Published);
         w.WriteNumber("publish_lost", m.PublishLost);

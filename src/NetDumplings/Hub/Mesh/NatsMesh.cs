@@ -45,6 +45,11 @@ internal sealed class NatsMesh : IAsyncDisposable
     private string? _lastError;
     private readonly HashSet<string> _reported = []; // reasons already logged since the last successful join (RunAsync only)
     private volatile bool _subscribed;
+    // Local eaters (the mesh is subscribed while there are any, and IdleSubscription after the last left), and who waits for that.
+    private int _eaters;
+    private long _idleSinceTicks = Environment.TickCount64;
+    private readonly SemaphoreSlim _interestChanged = new(0);
+    private TaskCompletionSource _subscribedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly record struct Outgoing(string Subject, ReadOnlyMemory<byte> Message, bool Binary);
 
@@ -72,7 +77,43 @@ internal sealed class NatsMesh : IAsyncDisposable
 
     public NatsMeshOptions Options { get; }
 
-    public bool Connected => _connection?.ConnectionState == NatsConnectionState.Open && _subscribed;
+    /// <summary>Joined: connected to NATS (publishing); <see cref="Subscribed"/> says whether it takes remote dumplings too.</summary>
+    public bool Connected => _connection?.ConnectionState == NatsConnectionState.Open;
+
+    /// <summary>Taking remote dumplings: the hub has eaters, or had them within <see cref="NatsMeshOptions.IdleSubscription"/>.</summary>
+    public bool Subscribed => Connected && _subscribed;
+
+    /// <summary>
+    /// A local eater is about to be admitted: the hub takes remote dumplings from now on, and this waits (up to 2 s,
+    /// not at all while NATS is away) until NATS has the subscription, so the eater misses no remote dumpling published after it came.
+    /// </summary>
+    public async ValueTask EaterArrivingAsync(CancellationToken cancel)
+    {
+        var signal = Volatile.Read(ref _subscribedSignal);
+        if (Interlocked.Increment(ref _eaters) == 1) _interestChanged.Release();
+        if (_subscribed || !Connected) return;
+        try
+        {
+            await signal.Task.WaitAsync(TimeSpan.FromSeconds(2), cancel);
+        }
+        catch (TimeoutException) { }
+        catch (OperationCanceledException)
+        {
+            EaterLeft();
+            throw;
+        }
+    }
+
+    /// <summary>A local eater is gone; with the last, the subscription ends after <see cref="NatsMeshOptions.IdleSubscription"/>.</summary>
+    public void EaterLeft()
+    {
+        if (Interlocked.Decrement(ref _eaters) != 0) return;
+        Volatile.Write(ref _idleSinceTicks, Environment.TickCount64);
+        _interestChanged.Release();
+    }
+
+    private bool Interested => Volatile.Read(ref _eaters) > 0
+        || Environment.TickCount64 - Volatile.Read(ref _idleSinceTicks) < Options.IdleSubscription.TotalMilliseconds;
 
     public void Start()
     {
@@ -296,9 +337,7 @@ internal sealed class NatsMesh : IAsyncDisposable
                 _hub.Report(HubLogLevel.Information, $"Joined the mesh as '{Options.HubName}' through NATS at {connection.ServerInfo?.Host}:{connection.ServerInfo?.Port} ({Options.ServersForDisplay}).");
                 _lastError = null;
                 _reported.Clear();
-                await using var subscription = await connection.SubscribeCoreAsync<byte[]>(SubjectPrefix + ".>", cancellationToken: _stopping.Token);
-                _subscribed = true;
-                await ReceiveAsync(subscription);
+                await SubscribeWhileInterestedAsync(connection);
                 return;
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -320,6 +359,55 @@ internal sealed class NatsMesh : IAsyncDisposable
                 catch (OperationCanceledException) { return; }
             }
         }
+    }
+
+    /// <summary>Subscribes while the hub has eaters (or had them lately), for as long as the hub runs; NATS.Net keeps the subscription across reconnections.</summary>
+    private async Task SubscribeWhileInterestedAsync(NatsConnection connection)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            while (!Interested)
+                await _interestChanged.WaitAsync(_stopping.Token);
+            await using (var subscription = await connection.SubscribeCoreAsync<byte[]>(SubjectPrefix + ".>", cancellationToken: _stopping.Token))
+            {
+                // NATS handles a connection's commands in order: once it answers, the subscription is in place.
+                await connection.PingAsync(_stopping.Token);
+                lock (_remoteLock)
+                    foreach (var remote in _remotes.Values) remote.LastSequence = 0; // what was published meanwhile is not a gap
+                _subscribed = true;
+                Interlocked.Exchange(ref _subscribedSignal, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                var watch = EndWhenIdleAsync(idle);
+                try
+                {
+                    await ReceiveAsync(subscription, idle.Token);
+                }
+                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested) { }
+                finally
+                {
+                    _subscribed = false;
+                    idle.Cancel();
+                    await watch;
+                }
+            }
+            if (!_stopping.IsCancellationRequested)
+                _hub.Report(HubLogLevel.Verbose, $"No eaters for {Options.IdleSubscription.TotalSeconds:0} s: this hub takes no remote dumplings until one comes.");
+        }
+    }
+
+    private async Task EndWhenIdleAsync(CancellationTokenSource idle)
+    {
+        try
+        {
+            while (Interested)
+            {
+                var left = Options.IdleSubscription.TotalMilliseconds - (Environment.TickCount64 - Volatile.Read(ref _idleSinceTicks));
+                var wait = Volatile.Read(ref _eaters) > 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Clamp(left, 1, int.MaxValue));
+                await _interestChanged.WaitAsync(wait, idle.Token);
+            }
+            idle.Cancel();
+        }
+        catch (OperationCanceledException) { }
     }
 
     private static string Describe(Exception e)
@@ -366,10 +454,10 @@ internal sealed class NatsMesh : IAsyncDisposable
         };
     }
 
-    private async Task ReceiveAsync(INatsSub<byte[]> subscription)
+    private async Task ReceiveAsync(INatsSub<byte[]> subscription, CancellationToken cancel)
     {
         var reader = subscription.Msgs;
-        while (await reader.WaitToReadAsync(_stopping.Token))
+        while (await reader.WaitToReadAsync(cancel))
         {
             // The eaters are woken once what has arrived is queued, not per dumpling (as for a kitchen's burst).
             while (reader.TryRead(out var msg)) await DeliverAsync(msg);
@@ -492,6 +580,7 @@ internal sealed class NatsMesh : IAsyncDisposable
         {
             Disconnects = Interlocked.Read(ref _disconnects),
             PublishWaits = Interlocked.Read(ref _publishWaits),
+            Subscribed = Subscribed,
             Invalid = Interlocked.Read(ref _invalid),
             LastError = _lastError,
         };
@@ -517,6 +606,9 @@ public sealed record MeshStatus(
     long Dropped, long SlowConsumerEvents, long RemoteGap, IReadOnlyList<MeshRemoteHub> RemoteHubs)
 {
     public long Disconnects { get; init; }
+
+    /// <summary>Taking remote dumplings (the hub has eaters, or had them lately).</summary>
+    public bool Subscribed { get; init; }
 
     /// <summary>Times a local kitchen was held because NATS took dumplings more slowly than it sent them.</summary>
     public long PublishWaits { get; init; }

@@ -34,7 +34,14 @@ public sealed record NatsMeshOptions
 
     public string? TlsKeyFile { get; init; }
 
-    /// <summary>Dumplings waiting to be published to NATS; beyond this (NATS slow or away) they are counted lost, never waited for.</summary>
+    /// <summary>
+    /// How long the hub keeps taking remote dumplings after its last eater left: an eater that comes back within it
+    /// is replayed what it missed, remote dumplings included. A hub without eaters takes none (it would only parse
+    /// and forget them); it still publishes its kitchens' dumplings.
+    /// </summary>
+    public TimeSpan IdleSubscription { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Dumplings waiting to be published to NATS; while NATS is there a full queue holds the kitchens, while it is away they are counted lost.</summary>
     public int PublishQueueDumplings { get; init; } = 65_536;
 
     /// <summary>Remote dumplings NATS.Net may hold for this hub before it drops (and this hub counts) them.</summary>
