@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using PacketDotNet;
 
 namespace NetDumplings.Packets;
@@ -45,6 +46,7 @@ public sealed class ChefPacket
     /// <summary>Where the link, network and transport headers are, read from the bytes on first use.</summary>
     public PacketHeaders Headers
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
             if (!_headersRead)

@@ -136,6 +136,7 @@ public sealed class DNSAnswerChef : DumplingChef
         while (_order.TryPeek(out var oldest) && oldest.Time < horizon) ForgetOldest();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForgetOldest()
     {
         var (key, time) = _order.Dequeue();

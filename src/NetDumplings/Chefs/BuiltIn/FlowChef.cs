@@ -35,7 +35,11 @@ public sealed class FlowChef : DumplingChef
     private Slot[] _slots = new Slot[1024];
     private int _used, _free = None;
     private uint _random = 2463534242;
-    private readonly Dictionary<FlowKey, int> _index = [];
+    // The flows by key: chains through the slots (NextInBucket), heads in _buckets (slot index + 1, 0 for none).
+    // Our own table rather than a Dictionary<FlowKey, int>: that is CoreLib code the runtime profiles and recompiles
+    // while a kitchen's first run is under way, and the lookup per packet was the chef's largest cost in a fresh process.
+    private int[] _buckets = new int[2048];
+    private int _active;
     private readonly Dictionary<UInt128, Talker> _endedTalkers = [];
     private readonly List<FlowRecord> _ended = [];
     private double _now, _nextSweep, _pokeSeconds;
@@ -60,7 +64,7 @@ public sealed class FlowChef : DumplingChef
     public long Evicted { get; private set; }
 
     /// <summary>Flows being followed now.</summary>
-    public int ActiveFlows => _index.Count;
+    public int ActiveFlows => _active;
 
     [Flags]
     private enum Tcp : byte { OrigSyn = 1, RespSynAck = 2, OrigFin = 4, RespFin = 8, OrigRst = 16, RespRst = 32 }
@@ -84,6 +88,8 @@ public sealed class FlowChef : DumplingChef
         public bool SawPayload;
         public PacketTunnel Tunnel;
         public int NextFree;
+        public int NextInBucket;
+        public uint Hash;
 
         public readonly bool Closed => (Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 || (Flags & (Tcp.OrigFin | Tcp.RespFin)) == (Tcp.OrigFin | Tcp.RespFin);
     }
@@ -127,15 +133,16 @@ public sealed class FlowChef : DumplingChef
             : new FlowKey(source, destination, sourcePort, destinationPort, protocol);
 
         var tcpFlags = headers.TransportLayer == PacketLayer.Tcp ? frame[headers.TransportOffset + 13] : (byte)0;
-        if (!_index.TryGetValue(key, out var index)) index = None;
-        else if (_slots[index].Closed && (tcpFlags & 0x12) == 0x02)
+        var hash = HashOf(key);
+        var index = Find(key, hash);
+        if (index != None && _slots[index].Closed && (tcpFlags & 0x12) == 0x02)
         {
             End(index, "closed");   // the ports were reused for a new connection
             index = None;
         }
         if (index == None)
         {
-            if (_index.Count >= MaxFlows) Evict();
+            if (_active >= MaxFlows) Evict();
             index = Allocate();
             ref var created = ref _slots[index];
             // A SYN-ACK seen first comes from the responder.
@@ -146,7 +153,7 @@ public sealed class FlowChef : DumplingChef
                 Orig = fromResponder ? destination : source, Resp = fromResponder ? source : destination,
                 OrigPort = fromResponder ? destinationPort : sourcePort, RespPort = fromResponder ? sourcePort : destinationPort,
             };
-            _index[key] = index;
+            Link(index, hash);
         }
 
         ref var flow = ref _slots[index];
@@ -175,6 +182,72 @@ public sealed class FlowChef : DumplingChef
         }
         if (tcpFlags != 0) Track(ref flow, tcpFlags, fromOrig);
         return null;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int[] ActiveIndices()
+    {
+        var indices = new int[_active];
+        var n = 0;
+        for (var index = 0; index < _used && n < indices.Length; index++)
+            if (_slots[index].InUse) indices[n++] = index;
+        return indices;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint HashOf(in FlowKey key)
+    {
+        const ulong Prime = 0x9E3779B97F4A7C15;
+        var h = ((ulong)key.A ^ (ulong)(key.A >> 64) * Prime) * Prime;
+        h = (h ^ (ulong)key.B ^ (ulong)(key.B >> 64) * Prime) * Prime;
+        h = (h ^ (uint)key.PortA ^ ((ulong)(uint)key.PortB << 16) ^ ((ulong)key.Protocol << 32)) * Prime;
+        return (uint)(h >> 32) ^ (uint)h;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int Find(in FlowKey key, uint hash)
+    {
+        for (var at = _buckets[hash & (uint)(_buckets.Length - 1)] - 1; at != None; at = _slots[at].NextInBucket - 1)
+        {
+            ref var slot = ref _slots[at];
+            if (slot.Hash == hash && slot.Key.A == key.A && slot.Key.B == key.B && slot.Key.PortA == key.PortA
+                && slot.Key.PortB == key.PortB && slot.Key.Protocol == key.Protocol)
+                return at;
+        }
+        return None;
+    }
+
+    private void Link(int index, uint hash)
+    {
+        if (_active >= _buckets.Length / 2) Rehash(_buckets.Length * 2, linking: index);
+        ref var slot = ref _slots[index];
+        slot.Hash = hash;
+        ref var head = ref _buckets[hash & (uint)(_buckets.Length - 1)];
+        slot.NextInBucket = head;
+        head = index + 1;
+        _active++;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Unlink(int index)
+    {
+        ref var link = ref _buckets[_slots[index].Hash & (uint)(_buckets.Length - 1)];
+        while (link != index + 1) link = ref _slots[link - 1].NextInBucket;
+        link = _slots[index].NextInBucket;
+        _active--;
+    }
+
+    private void Rehash(int size, int linking)
+    {
+        _buckets = new int[size];
+        for (var index = 0; index < _used; index++)
+        {
+            ref var slot = ref _slots[index];
+            if (!slot.InUse || index == linking) continue;
+            ref var head = ref _buckets[slot.Hash & (uint)(size - 1)];
+            slot.NextInBucket = head;
+            head = index + 1;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -294,7 +367,7 @@ public sealed class FlowChef : DumplingChef
     private void End(int index, string ended)
     {
         ref var flow = ref _slots[index];
-        _index.Remove(flow.Key);
+        Unlink(index);
         _endedInInterval++;
         if (flow.IntervalPackets > 0)
         {
@@ -504,6 +577,7 @@ public sealed class FlowChef : DumplingChef
         BinaryPrimitives.WriteUInt32BigEndian(hash[16..], h4 + e);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override object? OnInterval()
     {
         // No packet for a whole interval: capture time went on all the same (a quiet link), so idle flows can end.
@@ -516,7 +590,8 @@ public sealed class FlowChef : DumplingChef
         Flush();
         var talkers = new Dictionary<UInt128, Talker>(_endedTalkers);
         _endedTalkers.Clear();
-        foreach (var index in _index.Values)
+        var active = ActiveIndices();
+        foreach (var index in active)
         {
             ref var flow = ref _slots[index];
             if (flow.IntervalPackets == 0) continue;
@@ -525,10 +600,10 @@ public sealed class FlowChef : DumplingChef
         }
         var top = talkers.OrderByDescending(t => t.Value.Bytes).ThenBy(t => t.Key).Take(TopCount)
             .Select(t => new TalkerEntry(AddressKey.Text(t.Key), t.Value.Bytes, t.Value.Packets)).ToList();
-        var largest = _index.Values.OrderByDescending(i => _slots[i].OrigIPBytes + _slots[i].RespIPBytes).ThenBy(i => _slots[i].Start).Take(TopCount)
+        var largest = active.OrderByDescending(i => _slots[i].OrigIPBytes + _slots[i].RespIPBytes).ThenBy(i => _slots[i].Start).Take(TopCount)
             .Select(i => Active(_slots[i])).ToList();
-        foreach (var index in _index.Values) _slots[index].IntervalBytes = _slots[index].IntervalPackets = 0;
-        var payload = new SummaryPayload(_index.Count, _endedInInterval, Evicted, largest, top);
+        foreach (var index in active) _slots[index].IntervalBytes = _slots[index].IntervalPackets = 0;
+        var payload = new SummaryPayload(_active, _endedInInterval, Evicted, largest, top);
         _endedInInterval = 0;
         return payload;
     }
@@ -540,7 +615,7 @@ public sealed class FlowChef : DumplingChef
     public override void OnStop()
     {
         // Least recently active first, as they would have ended.
-        var open = _index.Values.ToArray();
+        var open = ActiveIndices();
         Array.Sort(open, (x, y) => _slots[x].Last.CompareTo(_slots[y].Last));
         foreach (var index in open) End(index, _slots[index].Closed ? ClosedReason(_slots[index]) : "stopped");
         Flush();
