@@ -5,6 +5,44 @@ namespace NetDumplings.Tests;
 
 public class DumplingCodecTests
 {
+    /// <summary>The chefs' fast writer of times and durations makes exactly the text the general double writer makes.</summary>
+    [Fact]
+    public void Seconds_are_written_as_the_general_number_writer_writes_them()
+    {
+        var random = new Random(7);
+        var values = new List<(double Value, bool Round)>
+        {
+            (1499040017.81, false), (1515990765.925951, false), (0.000005, true), (0.1 + 0.2, true), (-3.5, false), (0, false),
+            (12.0000004, true), (1e12, false), (1499040017.8123456, false), (8589934591.999999, false),
+        };
+        for (var i = 0; i < 20_000; i++)
+        {
+            // Capture times as the kitchen makes them (ticks of a microsecond-exact pcap time), and durations between two.
+            var start = DateTimeOffset.UnixEpoch.AddTicks(random.NextInt64(0, 4_000_000_000L * 1_000_000) * 10);
+            var end = start.AddTicks(random.NextInt64(0, 3_600L * 1_000_000) * 10 * (i % 3 == 0 ? 0 : 1));
+            values.Add((Dumpling.ToEpochSeconds(start), false));
+            values.Add((Dumpling.ToEpochSeconds(end) - Dumpling.ToEpochSeconds(start), true));
+            values.Add((random.NextDouble() * 100, i % 2 == 0));
+        }
+        foreach (var (value, round) in values)
+        {
+            Assert.Equal(Write(w => w.WriteNumber("x"u8, round ? Math.Round(value, 6) : value)),
+                Write(w => JsonSeconds.Write(w, "x"u8, value, round)));
+        }
+
+        static string Write(Action<Utf8JsonWriter> write)
+        {
+            using var stream = new MemoryStream();
+            using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { SkipValidation = true }))
+            {
+                writer.WriteStartObject();
+                write(writer);
+                writer.WriteEndObject();
+            }
+            return Encoding.UTF8.GetString(stream.ToArray());
+        }
+    }
+
     // The examples of PROTOCOL.md, verbatim.
     private const string PacketCountExample = """
         {

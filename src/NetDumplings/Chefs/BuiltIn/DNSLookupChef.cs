@@ -69,7 +69,7 @@ public sealed class DNSLookupChef : DumplingChef
         }
         node.Value.Count++;
         node.Value.Latest = when;
-        return new LookupPayload(new LookupEntry(hostname, when));
+        return new LookupPayload(hostname, when);
     }
 
     public override object? OnInterval()
@@ -80,7 +80,25 @@ public sealed class DNSLookupChef : DumplingChef
     }
 
     // Fields named as the wire wants them (the codec serialises fields as they are named).
-    private readonly record struct LookupPayload(LookupEntry lookup);
+    /// <summary>
+    /// <c>{"lookup": {"hostname", "when"}}</c>: written directly by the codec (a dumpling per DNS query), and the same
+    /// through <c>JsonSerializer</c> for code that calls the chef itself.
+    /// </summary>
+    private sealed class LookupPayload(string hostname, double when) : IJsonPayloadWriter
+    {
+        public LookupEntry lookup => new(hostname, when);
+
+        public void WriteTo(System.Text.Json.Utf8JsonWriter writer)
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("lookup"u8);
+            writer.WriteString("hostname"u8, hostname);
+            JsonSeconds.Write(writer, "when"u8, when);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+    }
+
     private readonly record struct LookupEntry(string hostname, double when);
     private readonly record struct SeenEntry(long count, double latest);
 }

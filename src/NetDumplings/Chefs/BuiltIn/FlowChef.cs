@@ -35,10 +35,13 @@ public sealed class FlowChef : DumplingChef
     private Slot[] _slots = new Slot[1024];
     private int _used, _free = None;
     private uint _random = 2463534242;
-    // The flows by key: chains through the slots (NextInBucket), heads in _buckets (slot index + 1, 0 for none).
+    // The flows by key: heads in _buckets (slot index + 1, 0 for none), chains and hashes beside the slots in arrays
+    // of their own, so a lookup touches one slot (the match), not every slot of its chain.
     // Our own table rather than a Dictionary<FlowKey, int>: that is CoreLib code the runtime profiles and recompiles
     // while a kitchen's first run is under way, and the lookup per packet was the chef's largest cost in a fresh process.
     private int[] _buckets = new int[2048];
+    private int[] _nextInBucket = new int[1024];
+    private uint[] _hashes = new uint[1024];
     private int _active;
     private readonly Dictionary<UInt128, Talker> _endedTalkers = [];
     private readonly List<FlowRecord> _ended = [];
@@ -88,8 +91,6 @@ public sealed class FlowChef : DumplingChef
         public bool SawPayload;
         public PacketTunnel Tunnel;
         public int NextFree;
-        public int NextInBucket;
-        public uint Hash;
 
         public readonly bool Closed => (Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 || (Flags & (Tcp.OrigFin | Tcp.RespFin)) == (Tcp.OrigFin | Tcp.RespFin);
     }
@@ -207,10 +208,11 @@ public sealed class FlowChef : DumplingChef
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Find(in FlowKey key, uint hash)
     {
-        for (var at = _buckets[hash & (uint)(_buckets.Length - 1)] - 1; at != None; at = _slots[at].NextInBucket - 1)
+        for (var at = _buckets[hash & (uint)(_buckets.Length - 1)] - 1; at != None; at = _nextInBucket[at] - 1)
         {
+            if (_hashes[at] != hash) continue;
             ref var slot = ref _slots[at];
-            if (slot.Hash == hash && slot.Key.A == key.A && slot.Key.B == key.B && slot.Key.PortA == key.PortA
+            if (slot.Key.A == key.A && slot.Key.B == key.B && slot.Key.PortA == key.PortA
                 && slot.Key.PortB == key.PortB && slot.Key.Protocol == key.Protocol)
                 return at;
         }
@@ -220,10 +222,9 @@ public sealed class FlowChef : DumplingChef
     private void Link(int index, uint hash)
     {
         if (_active >= _buckets.Length / 2) Rehash(_buckets.Length * 2, linking: index);
-        ref var slot = ref _slots[index];
-        slot.Hash = hash;
+        _hashes[index] = hash;
         ref var head = ref _buckets[hash & (uint)(_buckets.Length - 1)];
-        slot.NextInBucket = head;
+        _nextInBucket[index] = head;
         head = index + 1;
         _active++;
     }
@@ -231,9 +232,9 @@ public sealed class FlowChef : DumplingChef
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Unlink(int index)
     {
-        ref var link = ref _buckets[_slots[index].Hash & (uint)(_buckets.Length - 1)];
-        while (link != index + 1) link = ref _slots[link - 1].NextInBucket;
-        link = _slots[index].NextInBucket;
+        ref var link = ref _buckets[_hashes[index] & (uint)(_buckets.Length - 1)];
+        while (link != index + 1) link = ref _nextInBucket[link - 1];
+        link = _nextInBucket[index];
         _active--;
     }
 
@@ -242,10 +243,9 @@ public sealed class FlowChef : DumplingChef
         _buckets = new int[size];
         for (var index = 0; index < _used; index++)
         {
-            ref var slot = ref _slots[index];
-            if (!slot.InUse || index == linking) continue;
-            ref var head = ref _buckets[slot.Hash & (uint)(size - 1)];
-            slot.NextInBucket = head;
+            if (!_slots[index].InUse || index == linking) continue;
+            ref var head = ref _buckets[_hashes[index] & (uint)(size - 1)];
+            _nextInBucket[index] = head;
             head = index + 1;
         }
     }
@@ -259,7 +259,13 @@ public sealed class FlowChef : DumplingChef
             _free = _slots[reused].NextFree;
             return reused;
         }
-        if (_used == _slots.Length) Array.Resize(ref _slots, Math.Max(_slots.Length * 2, 16));
+        if (_used == _slots.Length)
+        {
+            var size = Math.Max(_slots.Length * 2, 16);
+            Array.Resize(ref _slots, size);
+            Array.Resize(ref _nextInBucket, size);
+            Array.Resize(ref _hashes, size);
+        }
         return _used++;
     }
 
@@ -410,7 +416,7 @@ public sealed class FlowChef : DumplingChef
         public void WriteTo(Utf8JsonWriter writer)
         {
             writer.WriteStartObject();
-            writer.WriteNumber("ts"u8, flow.Start);
+            JsonSeconds.Write(writer, "ts"u8, flow.Start);
             writer.WriteString("proto"u8, ProtocolName(flow.Protocol));
             WriteAddress(writer, "orig_h"u8, flow.Orig);
             writer.WriteNumber("orig_p"u8, flow.OrigPort);
@@ -420,7 +426,7 @@ public sealed class FlowChef : DumplingChef
             writer.WriteString("community_id"u8, CommunityId(flow, id));
             if (ServiceOf(flow) is { } service) writer.WriteString("service"u8, service);
             else writer.WriteNull("service"u8);
-            writer.WriteNumber("duration"u8, Math.Round(flow.Last - flow.Start, 6));
+            JsonSeconds.Write(writer, "duration"u8, flow.Last - flow.Start, roundToMicroseconds: true);
             writer.WriteNumber("orig_pkts"u8, flow.OrigPackets);
             writer.WriteNumber("orig_bytes"u8, flow.OrigBytes);
             writer.WriteNumber("orig_ip_bytes"u8, flow.OrigIPBytes);
