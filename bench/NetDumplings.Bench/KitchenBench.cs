@@ -75,6 +75,8 @@ public sealed class KitchenBench : IBenchScenario
             var allChefsRuns = await Repeat(options.Repeats, () => KitchenToHubAsync(path, false, allChefs: true));
             var allChefs = Median(allChefsRuns.Select(r => r.Rate).ToList());
             var (pwshFirst, pwshWarm, pwshLost, pwshImport) = await PwshKitchenAsync(options, path);
+            var allNames = string.Join(",", ChefCatalog.BuiltIn.Select(t => t.Name));
+            var (pwshAllFirst, pwshAllWarm, pwshAllLost, _) = await PwshKitchenAsync(options, path, allNames);
 
             var table = new BenchTable("case", "first run, packets/s (fresh process)", "packets/s (warm median)", "warm vs raw read", "dumplings not delivered (all runs)");
             table.Add("raw SharpPcap read (baseline)", "-", raw, 1.0, "-");
@@ -82,10 +84,11 @@ public sealed class KitchenBench : IBenchScenario
             table.Add("kitchen engine, 3 chefs -> hub -> 1 eater", firstWithEater.First, withEater, withEater / raw, firstWithEater.Lost + withEaterRuns.Sum(r => r.Lost));
             table.Add($"kitchen engine, all {ChefCatalog.BuiltIn.Count} built-in chefs -> hub", "-", allChefs, allChefs / raw, allChefsRuns.Sum(r => r.Lost));
             table.Add("Start-DumplingKitchen in pwsh, 3 chefs -> hub", pwshFirst, pwshWarm, pwshWarm / raw, pwshLost);
+            table.Add($"Start-DumplingKitchen in pwsh, all {ChefCatalog.BuiltIn.Count} built-in chefs -> hub", pwshAllFirst, pwshAllWarm, pwshAllWarm / raw, pwshAllLost);
             table.Print();
             Console.WriteLine($"Start-DumplingKitchen: first run = median of {FreshProcesses} fresh `dotnet pwsh` processes (Import-Module took a median {pwshImport:0.00} s before it, not in the rate); warm = later runs in the same processes; the hub is in this process.");
             Console.WriteLine($"target: >= 500,000 packets/s from file with 3 chefs to a hub in a fresh pwsh: {(pwshFirst >= 500_000 ? "met" : "NOT met")}");
-            Console.WriteLine($"target: >= 500,000 packets/s from file with all {ChefCatalog.BuiltIn.Count} built-in chefs to a hub (warm): {(allChefs >= 500_000 ? "met" : "NOT met")}");
+            Console.WriteLine($"target: >= 500,000 packets/s from file with all {ChefCatalog.BuiltIn.Count} built-in chefs to a hub in a fresh pwsh: {(pwshAllFirst >= 500_000 ? "met" : "NOT met")} (warm engine: {allChefs:N0})");
 
             await KitchenLiveBench.RunAsync(path, options);
         }
@@ -121,7 +124,7 @@ public sealed class KitchenBench : IBenchScenario
     /// Start-DumplingKitchen as a user runs it: in fresh `dotnet pwsh` processes, to a hub in this process.
     /// Returns the median first run, the median of the later runs, dumplings not delivered, and the median Import-Module time.
     /// </summary>
-    private static async Task<(double First, double Warm, double Lost, double Import)> PwshKitchenAsync(BenchOptions options, string path)
+    private static async Task<(double First, double Warm, double Lost, double Import)> PwshKitchenAsync(BenchOptions options, string path, string? chefs = null)
     {
         if (options.ModulePath is null) return (double.NaN, double.NaN, double.NaN, double.NaN);
         await using var hub = new DumplingHub(new DumplingHubOptions { Address = "127.0.0.1", InPort = 0, OutPort = 0 });
@@ -133,7 +136,7 @@ public sealed class KitchenBench : IBenchScenario
             "IMPORT $($clock.Elapsed.TotalSeconds)"
             for ($run = 0; $run -lt {{runsPerProcess}}; $run++) {
                 $clock = [Diagnostics.Stopwatch]::StartNew()
-                $s = Start-DumplingKitchen -Path '{{path}}' -Hub 127.0.0.1:{{hub.InEndPoint.Port}} -Filter '' -WarningAction SilentlyContinue
+                $s = Start-DumplingKitchen -Path '{{path}}' -Hub 127.0.0.1:{{hub.InEndPoint.Port}} -Filter '' {{(chefs is null ? "" : "-Chef " + chefs)}} -WarningAction SilentlyContinue
                 "RUN $($s.PacketsProcessed / $clock.Elapsed.TotalSeconds) $($s.DumplingsMade - $s.DumplingsSent)"
             }
             """;
