@@ -54,6 +54,7 @@ Describe 'Start-DumplingHub -Nats' {
                 (Receive-TestMessage $eater | ConvertFrom-Json).metadata.kitchen | Should -Be 'ka'
                 $s = Get-DumplingHubStatus -Hub $b.Info.EaterHub
                 $s.Mesh.Received | Should -Be 1
+                $s.Mesh.Subscribed | Should -BeTrue   # hub b has eaters: it takes remote dumplings
                 $s.Mesh.RemoteHubs.HubName | Should -Be 'a'
                 @($s.Mesh.RemoteKitchens) | Should -Be @('a/ka')
                 ($s | Out-String -Width 200) | Should -Match 'Mesh'

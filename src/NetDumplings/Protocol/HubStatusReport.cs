@@ -42,6 +42,12 @@ public sealed record HubStatusMesh(
     /// <summary>Times the hub lost its NATS connection.</summary>
     public long? Disconnects { get; init; }
 
+    /// <summary>Taking remote dumplings: the hub has eaters, or had them within the last minute.</summary>
+    public bool? Subscribed { get; init; }
+
+    /// <summary>Times a local kitchen was held because NATS took its dumplings more slowly than it sent them.</summary>
+    public long? PublishWaits { get; init; }
+
     /// <summary>
     /// Dumplings lost on the way between hubs, as this hub knows: its own it could not publish (NATS away)
     /// plus the holes in the other hubs' numbers (which include what NATS.Net dropped here, <see cref="Dropped"/>).
@@ -156,6 +162,9 @@ public sealed record HubStatusReport(
         {
             LastError = String(m, "last_error"),
             Disconnects = Long(m, "disconnects"),
+            Subscribed = m.TryGetProperty("subscribed", out var subscribed) && subscribed.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? subscribed.ValueKind == JsonValueKind.True : null,
+            PublishWaits = Long(m, "publish_waits"),
         };
 
     private static HubStatusRemoteHub RemoteHub(JsonElement r) =>
