@@ -103,4 +103,38 @@ internal static class BenchPeers
         }
         if (used > 0) await stream.WriteAsync(buffer.AsMemory(0, used));
     }
+
+    /// <summary>
+    /// Reads whole messages until <paramref name="expected"/> bench dumplings came or the socket is idle for
+    /// <paramref name="idle"/>, adding each one's latency from the Stopwatch timestamp in its <c>"t":"..."</c> field.
+    /// With <paramref name="length"/>, messages of another length (status dumplings) are skipped.
+    /// </summary>
+    internal static async Task<int> CountLatenciesAsync(System.Net.WebSockets.ClientWebSocket ws, int expected, List<double> latencies, TimeSpan idle, int? length = null)
+    {
+        var buffer = new byte[1 << 20];
+        var count = 0;
+        using var cts = new CancellationTokenSource();
+        try
+        {
+            while (count < expected)
+            {
+                cts.CancelAfter(idle);
+                var filled = 0;
+                System.Net.WebSockets.ValueWebSocketReceiveResult r;
+                do
+                {
+                    r = await ws.ReceiveAsync(buffer.AsMemory(filled), cts.Token);
+                    filled += r.Count;
+                } while (!r.EndOfMessage && r.MessageType != System.Net.WebSockets.WebSocketMessageType.Close);
+                if (r.MessageType == System.Net.WebSockets.WebSocketMessageType.Close) break;
+                if (length is { } only && filled != only) continue;
+                count++;
+                var at = buffer.AsSpan(0, filled).IndexOf("\"t\":\""u8);
+                if (at >= 0 && at + 24 <= filled && System.Buffers.Text.Utf8Parser.TryParse(buffer.AsSpan(at + 5, 19), out long sent, out _))
+                    latencies.Add(System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or System.Net.WebSockets.WebSocketException) { }
+        return count;
+    }
 }

@@ -20,7 +20,6 @@ public sealed class HubBench : IBenchScenario
 
     private const int Count = 100_000;
     // Where the 19-digit send timestamp sits in each message.
-    private static readonly int TimestampOffset = Encoding.UTF8.GetString(Message(0, 0)).IndexOf("\"t\":\"", StringComparison.Ordinal) + 5;
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(3);
 
     public async Task RunAsync(BenchOptions options)
@@ -223,7 +222,7 @@ public sealed class HubBench : IBenchScenario
         const int count = 3000;
         var samples = new List<double>[eaterCount];
         var length = Message(0, 0).Length;
-        var readers = eaters.Select((e, k) => Task.Run(() => CountAsync(e, length, count, samples[k] = new List<double>(count)))).ToArray();
+        var readers = eaters.Select((e, k) => Task.Run(() => BenchPeers.CountLatenciesAsync(e, count, samples[k] = new List<double>(count), Idle, length))).ToArray();
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < count;)
         {
@@ -237,35 +236,6 @@ public sealed class HubBench : IBenchScenario
         await Task.WhenAll(readers);
         foreach (var e in eaters) e.Abort();
         return samples.SelectMany(s => s).OrderBy(x => x).ToArray();
-    }
-
-    /// <summary>Counts bench dumplings (skipping status dumplings) until <paramref name="expected"/> or idle; records latencies when asked.</summary>
-    private static async Task<(int Count, bool Done)> CountAsync(ClientWebSocket ws, int length, int expected, List<double>? latencies)
-    {
-        var buffer = new byte[1 << 20];
-        var count = 0;
-        using var cts = new CancellationTokenSource();
-        try
-        {
-            while (count < expected)
-            {
-                cts.CancelAfter(Idle);
-                var filled = 0;
-                ValueWebSocketReceiveResult r;
-                do
-                {
-                    r = await ws.ReceiveAsync(buffer.AsMemory(filled), cts.Token);
-                    filled += r.Count;
-                } while (!r.EndOfMessage && r.MessageType != WebSocketMessageType.Close);
-                if (r.MessageType == WebSocketMessageType.Close) break;
-                if (filled != length) continue; // a status dumpling
-                count++;
-                if (latencies is not null && Utf8Parser.TryParse(buffer.AsSpan(TimestampOffset, 19), out long sent, out _))
-                    latencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException) { }
-        return (count, count == expected);
     }
 
     private static async Task<ClientWebSocket> ConnectAsync(int port, string announcement)

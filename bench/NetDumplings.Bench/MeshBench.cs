@@ -198,41 +198,6 @@ public sealed class MeshBench : IBenchScenario
         return (got / elapsed.TotalSeconds, got / (double)made);
     }
 
-    private static async Task<(int Count, TimeSpan LastAt)> Count(ClientWebSocket ws, int expected, List<double>? latencies, Stopwatch? clock = null)
-    {
-        clock ??= Stopwatch.StartNew();
-        var buffer = new byte[1 << 16];
-        var count = 0;
-        var lastAt = TimeSpan.Zero;
-        using var cts = new CancellationTokenSource();
-        try
-        {
-            while (count < expected)
-            {
-                cts.CancelAfter(Idle);
-                var filled = 0;
-                ValueWebSocketReceiveResult r;
-                do
-                {
-                    r = await ws.ReceiveAsync(buffer.AsMemory(filled), cts.Token);
-                    filled += r.Count;
-                } while (!r.EndOfMessage && r.MessageType != WebSocketMessageType.Close);
-                if (r.MessageType == WebSocketMessageType.Close) break;
-                count++;
-                lastAt = clock.Elapsed;
-                if (latencies is not null)
-                {
-                    var text = Encoding.UTF8.GetString(buffer, 0, filled);
-                    var at = text.IndexOf("\"t\":\"", StringComparison.Ordinal);
-                    if (at >= 0 && long.TryParse(text.AsSpan(at + 5, 19), out var sent))
-                        latencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
-                }
-            }
-        }
-        catch (OperationCanceledException) { }
-        return (count, lastAt);
-    }
-
     private static async Task<(double[] Remote, double[] Local)> RunLatencyAsync(string url)
     {
         await using var one = await HubAsync(url, "one");
@@ -245,7 +210,7 @@ public sealed class MeshBench : IBenchScenario
         const int count = 3000;
         var remote = new List<double>(count);
         var local = new List<double>(count);
-        var readers = new[] { Task.Run(() => Count(remoteEater, count, remote)), Task.Run(() => Count(localEater, count, local)) };
+        var readers = new[] { Task.Run(() => BenchPeers.CountLatenciesAsync(remoteEater, count, remote, Idle)), Task.Run(() => BenchPeers.CountLatenciesAsync(localEater, count, local, Idle)) };
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < count;)
         {
