@@ -82,9 +82,9 @@ public class MeshTests
     [Fact]
     public void Subject_tokens_escape_what_NATS_subjects_cannot_hold()
     {
-        Assert.Equal("netdumplings.v1.site-1_a.ARPChef.packet", NatsMesh.Subject("site-1_a", "ARPChef", DumplingDriver.Packet));
-        Assert.Equal("netdumplings.v1._.SystemStatusChef.interval", NatsMesh.Subject(null, "SystemStatusChef", DumplingDriver.Interval));
-        Assert.Equal("a%2Eb%2A%3E%20c%25%C3%A9", NatsMesh.SubjectToken("a.b*> c%é"));
+        Assert.Equal("netdumplings.v1.site-1_a.ARPChef.packet", MeshWire.Subject("site-1_a", "ARPChef", DumplingDriver.Packet));
+        Assert.Equal("netdumplings.v1._.SystemStatusChef.interval", MeshWire.Subject(null, "SystemStatusChef", DumplingDriver.Interval));
+        Assert.Equal("a%2Eb%2A%3E%20c%25%C3%A9", MeshWire.SubjectToken("a.b*> c%é"));
     }
 
     [Fact]

@@ -1,8 +1,5 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Globalization;
-using System.Net.WebSockets;
-using System.Text;
 using System.Threading.Channels;
 
 using NATS.Client.Core;
@@ -11,27 +8,16 @@ namespace NetDumplings.Hub.Mesh;
 
 /// <summary>
 /// The hub's part in a mesh of hubs joined through NATS. Every dumpling a local kitchen sends is
-/// published once, bytes untouched, to <c>netdumplings.v1.&lt;kitchen&gt;.&lt;chef&gt;.&lt;driver&gt;</c> with the
-/// origin hub in headers; every dumpling another hub published is delivered to the local eaters through
+/// published once, bytes untouched, to <c>netdumplings.v1.&lt;kitchen&gt;.&lt;chef&gt;.&lt;driver&gt;</c> (the format:
+/// <see cref="MeshWire"/>); every dumpling another hub published is delivered to the local eaters through
 /// the hub's own publish path (numbering, replay window, filters, backpressure) and never published again,
-/// so nothing loops. NATS being away never holds the local fan-out: publishing goes through a bounded
-/// queue and what cannot be published is counted lost; remote hubs' gaps are counted from their numbers.
+/// so nothing loops. While NATS is there a kitchen faster than it is held, as by a full eater; NATS being away
+/// never holds the local fan-out (what cannot be published is counted lost); remote hubs' gaps are counted from
+/// their numbers. The hub takes remote dumplings only while it has eaters.
 /// </summary>
 internal sealed class NatsMesh : IAsyncDisposable
 {
-    public const string SubjectPrefix = "netdumplings.v1";
-    /// <summary>
-    /// Where the dumplings of a NATS message came from, in one header: <c>&lt;instance&gt; &lt;first&gt; &lt;count&gt; &lt;t|b&gt; &lt;hub name&gt;</c>
-    /// (the origin hub's instance, the number of the message's first dumpling in what that hub published, how many it
-    /// holds, text or binary frames, the hub's name). A message of one dumpling is its bytes as the kitchen sent them;
-    /// of several (a backlog of one subject, published together), each is its bytes after a 4-byte big-endian length.
-    /// One header, and many dumplings a message under load: NATS.Net builds and parses headers per message, and a
-    /// message per dumpling with four headers held the mesh to a quarter of one hub's rate.
-    /// </summary>
-    public const string OriginHeader = "Nd-Origin";
     private const int MaxRemoteHubs = 64, MaxKitchensPerHub = 64;
-    /// <summary>The most dumplings, and bytes, one NATS message gathers (a larger dumpling goes alone); well under NATS's 1 MB default.</summary>
-    internal const int MaxBatchDumplings = 256, MaxBatchBytes = 64 * 1024;
     private const int MaxDrain = 4096;
 
     private readonly DumplingHub _hub;
@@ -121,34 +107,16 @@ internal sealed class NatsMesh : IAsyncDisposable
         _publish = Task.Run(PublishLoopAsync);
     }
 
-    /// <summary>A subject token for a name: ASCII letters, digits, '-' and '_' as they are, anything else (., *, &gt;, spaces, %...) as %XX of its UTF-8.</summary>
-    internal static string SubjectToken(string? name)
-    {
-        if (string.IsNullOrEmpty(name)) return "_";
-        var b = new StringBuilder(name.Length);
-        foreach (var c in Encoding.UTF8.GetBytes(name))
-        {
-            if (c is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9' or (byte)'-' or (byte)'_')
-                b.Append((char)c);
-            else
-                b.Append('%').Append(c.ToString("X2", CultureInfo.InvariantCulture));
-        }
-        return b.ToString();
-    }
-
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string?, string, DumplingDriver), string> _subjects = new();
 
     /// <summary>A kitchen's subjects are few: made once each (bounded, in case names keep changing).</summary>
     private string CachedSubject(string? kitchen, string chef, DumplingDriver driver)
     {
         if (_subjects.TryGetValue((kitchen, chef, driver), out var subject)) return subject;
-        subject = Subject(kitchen, chef, driver);
+        subject = MeshWire.Subject(kitchen, chef, driver);
         if (_subjects.Count < 4096) _subjects[(kitchen, chef, driver)] = subject;
         return subject;
     }
-
-    internal static string Subject(string? kitchen, string chef, DumplingDriver driver) =>
-        $"{SubjectPrefix}.{SubjectToken(kitchen)}.{SubjectToken(chef)}.{(driver == DumplingDriver.Packet ? "packet" : "interval")}";
 
     /// <summary>
     /// Queues a local kitchen's dumpling for NATS. While NATS is there and the queue is full, waits for room and the
@@ -201,26 +169,12 @@ internal sealed class NatsMesh : IAsyncDisposable
         }
     }
 
-    internal static string Origin(string instance, long first, int count, bool binary, string hubName) =>
-        string.Create(CultureInfo.InvariantCulture, $"{instance} {first} {count} {(binary ? 'b' : 't')} {hubName}");
-
-    /// <summary>Reads an <see cref="OriginHeader"/> value; false when it is not one.</summary>
-    internal static bool TryParseOrigin(string value, out string instance, out long first, out int count, out bool binary, out string hubName)
-    {
-        (instance, first, count, binary, hubName) = ("", 0, 0, false, "");
-        var parts = value.Split(' ', 5);
-        if (parts.Length < 5 || parts[0].Length == 0 || parts[3] is not ("t" or "b")) return false;
-        (instance, binary, hubName) = (parts[0], parts[3] == "b", parts[4]);
-        return long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out first) && first > 0
-            && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out count) && count is > 0 and <= MaxBatchDumplings;
-    }
-
     private async Task PublishLoopAsync()
     {
         var reader = _outgoing.Reader;
         var drained = new List<Outgoing>(MaxDrain);
-        var batch = new List<Outgoing>(MaxBatchDumplings);
-        var payload = new ArrayBufferWriter<byte>(MaxBatchBytes + 1024);
+        var batch = new List<Outgoing>(MeshWire.MaxBatchDumplings);
+        var payload = new ArrayBufferWriter<byte>(MeshWire.MaxBatchBytes + 1024);
         try
         {
             while (await reader.WaitToReadAsync(_stopping.Token))
@@ -235,8 +189,8 @@ internal sealed class NatsMesh : IAsyncDisposable
                     for (var i = 0; i < drained.Count; i++)
                     {
                         var item = drained[i];
-                        var fits = batch.Count < MaxBatchDumplings && (batch.Count == 0 || bytes + 4 + item.Message.Length <= MaxBatchBytes);
-                        if (fits && ReferenceEquals(item.Subject, subject) && item.Binary == binary)
+                        var fits = batch.Count < MeshWire.MaxBatchDumplings && (batch.Count == 0 || bytes + 4 + item.Message.Length <= MeshWire.MaxBatchBytes);
+                        if (fits && string.Equals(item.Subject, subject, StringComparison.Ordinal) && item.Binary == binary)
                         {
                             batch.Add(item);
                             bytes += 4 + item.Message.Length;
@@ -265,15 +219,10 @@ internal sealed class NatsMesh : IAsyncDisposable
         else
         {
             payload.ResetWrittenCount();
-            foreach (var item in batch)
-            {
-                BinaryPrimitives.WriteUInt32BigEndian(payload.GetSpan(4), (uint)item.Message.Length);
-                payload.Advance(4);
-                payload.Write(item.Message.Span);
-            }
+            foreach (var item in batch) MeshWire.Append(payload, item.Message.Span);
             data = payload.WrittenMemory;
         }
-        var headers = new NatsHeaders { [OriginHeader] = Origin(_hub.InstanceId, _sequence + 1, batch.Count, binary, Options.HubName) };
+        var headers = new NatsHeaders { [MeshWire.OriginHeader] = MeshWire.Origin(_hub.InstanceId, _sequence + 1, batch.Count, binary, Options.HubName) };
         try
         {
             await connection.PublishAsync(subject, data, headers, cancellationToken: _stopping.Token);
@@ -368,7 +317,7 @@ internal sealed class NatsMesh : IAsyncDisposable
         {
             while (!Interested)
                 await _interestChanged.WaitAsync(_stopping.Token);
-            await using (var subscription = await connection.SubscribeCoreAsync<byte[]>(SubjectPrefix + ".>", cancellationToken: _stopping.Token))
+            await using (var subscription = await connection.SubscribeCoreAsync<byte[]>(MeshWire.SubjectPrefix + ".>", cancellationToken: _stopping.Token))
             {
                 // NATS handles a connection's commands in order: once it answers, the subscription is in place.
                 await connection.PingAsync(_stopping.Token);
@@ -472,10 +421,10 @@ internal sealed class NatsMesh : IAsyncDisposable
         long first = 0;
         int count = 1;
         var binary = false;
-        if (msg.Headers is { } headers && headers.TryGetValue(OriginHeader, out var origin)
-            && !TryParseOrigin(origin.ToString(), out instance, out first, out count, out binary, out name))
+        if (msg.Headers is { } headers && headers.TryGetValue(MeshWire.OriginHeader, out var origin)
+            && !MeshWire.TryParseOrigin(origin.ToString(), out instance, out first, out count, out binary, out name))
         {
-            Invalid(msg.Subject, "?", $"its {OriginHeader} header is not '<instance> <first> <count> <t|b> <hub name>'");
+            Invalid(msg.Subject, "?", $"its {MeshWire.OriginHeader} header is not '<instance> <first> <count> <t|b> <hub name>'");
             return;
         }
         if (instance == _hub.InstanceId)
@@ -493,15 +442,13 @@ internal sealed class NatsMesh : IAsyncDisposable
         var at = 0;
         for (var i = 0; i < count; i++)
         {
-            if (message.Length - at < 4 || BinaryPrimitives.ReadUInt32BigEndian(message.AsSpan(at)) > (uint)(message.Length - at - 4))
+            if (!MeshWire.TryReadNext(message, ref at, out var dumpling))
             {
                 Interlocked.Add(ref _invalid, count - i - 1);
                 Invalid(msg.Subject, name, $"it says it holds {count} dumplings, but dumpling {i + 1} runs past its end");
                 return;
             }
-            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(message.AsSpan(at));
-            await DeliverOneAsync(message.AsMemory(at + 4, length), binary, msg.Subject, instance, name);
-            at += 4 + length;
+            await DeliverOneAsync(dumpling, binary, msg.Subject, instance, name);
         }
         if (at != message.Length) Invalid(msg.Subject, name, $"{message.Length - at} bytes follow its {count} dumplings");
     }
@@ -595,23 +542,4 @@ internal sealed class NatsMesh : IAsyncDisposable
         if (_connection is { } connection) await connection.DisposeAsync();
         _stopping.Dispose();
     }
-}
-
-/// <summary>A remote hub as this one sees it through the mesh.</summary>
-public sealed record MeshRemoteHub(string HubName, long Dumplings, long Gap, DateTimeOffset LastSeen, IReadOnlyList<string> Kitchens);
-
-/// <summary>The mesh part of a hub's status.</summary>
-public sealed record MeshStatus(
-    string HubName, string Servers, bool Connected, long Published, long PublishLost, long Received,
-    long Dropped, long SlowConsumerEvents, long RemoteGap, IReadOnlyList<MeshRemoteHub> RemoteHubs)
-{
-    public long Disconnects { get; init; }
-
-    /// <summary>Taking remote dumplings (the hub has eaters, or had them lately).</summary>
-    public bool Subscribed { get; init; }
-
-    /// <summary>Times a local kitchen was held because NATS took dumplings more slowly than it sent them.</summary>
-    public long PublishWaits { get; init; }
-    public long Invalid { get; init; }
-    public string? LastError { get; init; }
 }
