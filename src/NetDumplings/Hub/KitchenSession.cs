@@ -117,11 +117,11 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
                 continue;
             }
             Interlocked.Increment(ref _received);
-            // Under backpressure this waits, and the kitchen's socket is not read meanwhile.
             var binary = MessageType == WebSocketMessageType.Binary;
             var frame = HubFrame.Create(Message, binary, chef, kitchen);
             // Once to the mesh (it holds this kitchen only while NATS is there and slower than it; NATS away
-            // costs the local eaters nothing), then to the local eaters.
+            // costs the local eaters nothing), then to the local eaters. Under backpressure each waits, and
+            // the kitchen's socket is not read meanwhile.
             if (Hub.Mesh is { } mesh) await mesh.OfferAsync(frame, driver, this, cancel);
             await Hub.PublishAsync(frame, this, cancel);
         }

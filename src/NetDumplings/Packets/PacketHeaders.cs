@@ -146,6 +146,8 @@ public readonly struct PacketHeaders
     // tunnel), so TryCopyLayers can list them from these properties instead of walking the frame again.
     private bool PlainLayers { get; init; }
 
+    // The kitchen's per-packet paths (this reader, the built-in chefs, the codec) are compiled optimised from their
+    // first call: otherwise a fresh process runs them in the runtime's profiling tier for much of a first run.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static PacketHeaders Read(ReadOnlySpan<byte> frame, LinkLayers link)
     {
