@@ -229,7 +229,7 @@ public sealed class DumplingHub : IAsyncDisposable
             }
             // The out-port also answers plain GETs (the dashboard); the in-port speaks WebSocket only.
             var handshake = await ServerHandshake.AcceptAsync(transport, deadline.Token, request => Admission.Admit(request, isKitchen),
-                isKitchen ? null : _dashboard.Serve);
+                isKitchen ? null : _dashboard.Serve, refusing: CountRefused);
             if (handshake.Served)
             {
                 Report(HubLogLevel.Verbose, $"Answered GET {ServedPath(handshake.Path)} from {remote}.");
@@ -237,7 +237,8 @@ public sealed class DumplingHub : IAsyncDisposable
             }
             if (!handshake.Accepted)
             {
-                CountRefused();
+                // Counted by ServerHandshake (refusing) before the refusal went out, not here after it: a peer that
+                // reads its answer and then the status finds it counted.
                 Report(HubLogLevel.Warning, $"Refused {WithArticle(role)} connection from {remote}: {handshake.Refusal}");
                 return;
             }

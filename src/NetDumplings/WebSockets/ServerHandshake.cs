@@ -42,9 +42,17 @@ internal static class ServerHandshake
     /// Answers a plain GET or HEAD (no upgrade); without it such a request gets 426. The connection is
     /// closed after the answer: a page's few requests do not need keep-alive, and each holds a place.
     /// </param>
+    /// <param name="refusing">Called just before any refusal is written, and when the peer leaves mid-request (to count it).</param>
     public static async Task<Result> AcceptAsync(Stream stream, CancellationToken cancel, Func<Request, Refusal?>? admit = null,
-        Func<HttpRequest, HttpResponse>? serve = null)
+        Func<HttpRequest, HttpResponse>? serve = null, Action? refusing = null)
     {
+        // Said before the refusal goes out, so whoever reads the answer finds it already counted.
+        Task<Result> Refuse(int status, string reason, string body, string extraHeaders = "")
+        {
+            refusing?.Invoke();
+            return RefuseAsync(stream, status, reason, body, cancel, extraHeaders);
+        }
+
         var buffer = new byte[4096];
         var length = 0;
         int end;
@@ -53,12 +61,15 @@ internal static class ServerHandshake
             if (length == buffer.Length)
             {
                 if (buffer.Length >= MaxRequestBytes)
-                    return await RefuseAsync(stream, 431, "Request Header Fields Too Large", "The request's headers are larger than 16 KiB.", cancel);
+                    return await Refuse(431, "Request Header Fields Too Large", "The request's headers are larger than 16 KiB.");
                 Array.Resize(ref buffer, buffer.Length * 2);
             }
             var read = await stream.ReadAsync(buffer.AsMemory(length), cancel);
             if (read == 0)
+            {
+                refusing?.Invoke(); // nothing to answer, but a connection the hub did not take all the same
                 return new Result(false, null, "the peer closed the connection before finishing its request", default);
+            }
             length += read;
         }
 
@@ -66,7 +77,7 @@ internal static class ServerHandshake
         var lines = head.Split("\r\n");
         var requestLine = lines[0].Split(' ');
         if (requestLine.Length != 3 || !requestLine[2].StartsWith("HTTP/1.", StringComparison.Ordinal))
-            return await RefuseAsync(stream, 400, "Bad Request", "This is not an HTTP request.", cancel);
+            return await Refuse(400, "Bad Request", "This is not an HTTP request.");
 
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var line in lines.Skip(1))
@@ -85,20 +96,20 @@ internal static class ServerHandshake
             return new Result(false, requestLine[1], null, default, Served: true);
         }
         if (requestLine[0] != "GET")
-            return await RefuseAsync(stream, 405, "Method Not Allowed", "A netdumplings hub speaks WebSocket only: connect with a WebSocket client (GET with Upgrade: websocket).", cancel, "Allow: GET\r\n");
+            return await Refuse(405, "Method Not Allowed", "A netdumplings hub speaks WebSocket only: connect with a WebSocket client (GET with Upgrade: websocket).", "Allow: GET\r\n");
         if (!HasToken(headers, "Upgrade", "websocket"))
-            return await RefuseAsync(stream, 426, "Upgrade Required",
+            return await Refuse(426, "Upgrade Required",
                 "This is a netdumplings hub: it speaks WebSocket only. Kitchens connect to the in-port, eaters (Receive-Dumpling) to the out-port.",
-                cancel, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n");
         if (!HasToken(headers, "Connection", "upgrade"))
-            return await RefuseAsync(stream, 400, "Bad Request", "A WebSocket request must say 'Connection: Upgrade'.", cancel);
+            return await Refuse(400, "Bad Request", "A WebSocket request must say 'Connection: Upgrade'.");
         if (!headers.TryGetValue("Sec-WebSocket-Version", out var version) || version != "13")
-            return await RefuseAsync(stream, 426, "Upgrade Required", "Only WebSocket version 13 (RFC 6455) is spoken here.", cancel, "Sec-WebSocket-Version: 13\r\n");
+            return await Refuse(426, "Upgrade Required", "Only WebSocket version 13 (RFC 6455) is spoken here.", "Sec-WebSocket-Version: 13\r\n");
         if (!headers.TryGetValue("Sec-WebSocket-Key", out var key) || !IsValidKey(key))
-            return await RefuseAsync(stream, 400, "Bad Request", "The request has no valid Sec-WebSocket-Key.", cancel);
+            return await Refuse(400, "Bad Request", "The request has no valid Sec-WebSocket-Key.");
 
         if (admit?.Invoke(new Request(requestLine[1], headers)) is { } refusal)
-            return await RefuseAsync(stream, refusal.Status, refusal.Reason, refusal.Body, cancel, refusal.ExtraHeaders);
+            return await Refuse(refusal.Status, refusal.Reason, refusal.Body, refusal.ExtraHeaders);
 
         // permessage-deflate is declined: every peer works without it (PROTOCOL.md), and it costs CPU per eater.
         var accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + AcceptGuid)));
