@@ -39,7 +39,8 @@ public static class DumplingCodec
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
 
     /// <summary>Seconds since the Unix epoch, with a fraction, as <c>creation_time</c> wants them.</summary>
-    public static double Now() => Dumpling.ToEpochSeconds(DateTimeOffset.UtcNow);
+    // To the microsecond, as Python's time.time() is in practice: such a time is written without the general double formatter.
+    public static double Now() => (DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10 / 1_000_000.0;
 
     // ---------------------------------------------------------------- reading
 
@@ -343,7 +344,7 @@ public static class DumplingCodec
             writer.WriteString("chef"u8, chef);
             if (kitchen is null) writer.WriteNull("kitchen"u8);
             else writer.WriteString("kitchen"u8, kitchen);
-            writer.WriteNumber("creation_time"u8, time);
+            JsonSeconds.Write(writer, "creation_time"u8, time);
             writer.WriteString("driver"u8, driver == DumplingDriver.Packet ? "packet"u8 : "interval"u8);
             writer.WriteEndObject();
             writer.WritePropertyName("payload"u8);

@@ -158,6 +158,38 @@ public class NewChefTests
     }
 }
 
+public class HandWrittenPayloadTests
+{
+    /// <summary>
+    /// The payloads the kitchen's codec has write themselves (a dumpling per packet: ARP, DNS lookups and answers) write
+    /// exactly the text JsonSerializer writes for them, which code calling a chef itself gets.
+    /// </summary>
+    [Fact]
+    public void Payloads_written_by_hand_are_what_JsonSerializer_writes()
+    {
+        var frames = DecodingCaptures.Scenario().SelectMany(f => DecodingCaptures.Variants.Select(v => (v.LinkType, Frame: v.Wrap(f.Frame))))
+            .Where(s => s.Frame is not null).ToList();
+        DumplingChef[] chefs = [new ARPChef(), new DNSAnswerChef(), new DNSLookupChef()];
+        var compared = chefs.ToDictionary(c => c.Name, _ => 0);
+        var time = DecodingCaptures.Start;
+        foreach (var (link, frame) in frames)
+        {
+            // Times with and without whole microseconds, so both of the time writer's ways are taken.
+            time = time.AddTicks(compared.Values.Sum() % 2 == 0 ? 10_000 : 12_345);
+            var packet = new ChefPacket(frame!, time, link);
+            foreach (var chef in chefs)
+            {
+                if (chef.OnPacket(packet) is not { } payload) continue;
+                Assert.IsAssignableFrom<IJsonPayloadWriter>(payload);
+                var own = DumplingCodec.Create(chef.Name, "test", DumplingDriver.Packet, payload).PayloadElement.GetRawText();
+                Assert.Equal(JsonSerializer.Serialize(payload, payload.GetType(), DumplingCodec.PayloadSerializerOptions), own);
+                compared[chef.Name]++;
+            }
+        }
+        Assert.All(compared, c => Assert.True(c.Value > 0, $"{c.Key} made no payload to compare"));
+    }
+}
+
 public class FlowChefHashTests
 {
     [Fact]

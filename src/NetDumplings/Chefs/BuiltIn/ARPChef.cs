@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Net;
 using NetDumplings.Packets;
 using PacketDotNet;
 
@@ -37,7 +36,7 @@ public sealed class ARPChef : DumplingChef
             var other => other,
         };
         var srcHw = Mac(arp.SenderHardwareAddress);
-        var srcIp = new IPAddress(arp.SenderProtocolAddress).ToString();
+        var srcIp = PacketText.Address(arp.SenderProtocolAddress)!;
         string? notes = null;
         if (arp.Operation == ArpMessage.Reply)
         {
@@ -48,11 +47,40 @@ public sealed class ARPChef : DumplingChef
             if (_ipToMac.Count < MaxAddresses || _ipToMac.ContainsKey(srcIp))
                 _ipToMac[srcIp] = srcHw;
         }
-        return new ArpPayload(operation, srcHw, srcIp, Mac(arp.TargetHardwareAddress), new IPAddress(arp.TargetProtocolAddress).ToString(),
+        return new ArpPayload(operation, srcHw, srcIp, Mac(arp.TargetHardwareAddress), PacketText.Address(arp.TargetProtocolAddress) ?? "",
             packet.EpochSeconds, notes);
     }
 
     private static string Mac(ReadOnlySpan<byte> address) => PacketText.Mac(address);
 
-    private sealed record ArpPayload(object operation, string src_hw, string src_ip, string dst_hw, string dst_ip, double time, string? notes);
+    // Fields named as the wire wants them, for JsonSerializer (code that calls the chef itself); the kitchen's codec has it
+    // write itself, the same text without reflection (a dumpling per ARP packet).
+    private sealed record ArpPayload(object operation, string src_hw, string src_ip, string dst_hw, string dst_ip, double time, string? notes)
+        : IJsonPayloadWriter
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void WriteTo(System.Text.Json.Utf8JsonWriter writer)
+        {
+            // Hardware and IP addresses are ASCII we formatted, the notes our own: nothing to escape.
+            Span<byte> buffer = stackalloc byte[256 + src_hw.Length + src_ip.Length + dst_hw.Length + dst_ip.Length + (notes?.Length ?? 0)];
+            var json = new JsonText(buffer);
+            json.Raw("{\"operation\":"u8);
+            if (operation is string name) json.Plain(name);
+            else json.Number(Convert.ToInt64(operation, System.Globalization.CultureInfo.InvariantCulture));
+            json.Raw(",\"src_hw\":"u8);
+            json.Plain(src_hw);
+            json.Raw(",\"src_ip\":"u8);
+            json.Plain(src_ip);
+            json.Raw(",\"dst_hw\":"u8);
+            json.Plain(dst_hw);
+            json.Raw(",\"dst_ip\":"u8);
+            json.Plain(dst_ip);
+            json.Raw(",\"time\":"u8);
+            json.Seconds(time);
+            json.Raw(",\"notes\":"u8);
+            json.Plain(notes);
+            json.Raw("}"u8);
+            json.WriteTo(writer);
+        }
+    }
 }

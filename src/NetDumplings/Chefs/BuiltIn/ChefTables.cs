@@ -40,6 +40,7 @@ internal sealed class BoundedCounter(int capacity)
 /// <summary>IP addresses as 128-bit keys (IPv4 as an IPv4-mapped IPv6 address), so tables need no strings per packet.</summary>
 internal static class AddressKey
 {
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static UInt128 Of(ReadOnlySpan<byte> address) => address.Length switch
     {
         16 => BinaryPrimitives.ReadUInt128BigEndian(address),
@@ -51,9 +52,15 @@ internal static class AddressKey
 
     public static string Text(UInt128 key)
     {
+        Span<byte> text = stackalloc byte[Packets.PacketText.MaxAddressLength];
+        return System.Text.Encoding.ASCII.GetString(text[..Format(key, text)]);
+    }
+
+    /// <summary>The address as ASCII text into <paramref name="text"/> (at least <see cref="Packets.PacketText.MaxAddressLength"/> bytes); returns the length.</summary>
+    public static int Format(UInt128 key, Span<byte> text)
+    {
         Span<byte> bytes = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt128BigEndian(bytes, key);
-        return new System.Net.IPAddress(IsIPv4(key) ? bytes[12..] : bytes).ToString();
+        return Packets.PacketText.FormatAddress(bytes[..Write(key, bytes)], text);
     }
 
     /// <summary>The address's bytes as on the wire (4 for IPv4, 16 for IPv6) into <paramref name="bytes"/>; returns how many.</summary>

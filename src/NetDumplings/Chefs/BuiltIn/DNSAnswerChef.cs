@@ -162,8 +162,38 @@ public sealed class DNSAnswerChef : DumplingChef
 
     // Fields named as the wire wants them (the codec serialises fields as they are named).
     private sealed record AnswerEntry(string name, string type, uint ttl, string? data);
+    // JsonSerializer writes this for code that calls the chef itself; the kitchen's codec has it write itself (the same
+    // text, without reflection: a dumpling per response). Names and record data may need escaping: the writer does it.
     private sealed record AnswerPayload(string? query, string? type, string rcode, List<AnswerEntry> answers, double? rtt,
-        string client, string server, int id, double time);
+        string client, string server, int id, double time) : IJsonPayloadWriter
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void WriteTo(System.Text.Json.Utf8JsonWriter writer)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("query"u8, query);
+            writer.WriteString("type"u8, type);
+            writer.WriteString("rcode"u8, rcode);
+            writer.WriteStartArray("answers"u8);
+            foreach (var answer in answers)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("name"u8, answer.name);
+                writer.WriteString("type"u8, answer.type);
+                writer.WriteNumber("ttl"u8, answer.ttl);
+                writer.WriteString("data"u8, answer.data);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            if (rtt is { } seconds) writer.WriteNumber("rtt"u8, seconds);
+            else writer.WriteNull("rtt"u8);
+            writer.WriteString("client"u8, client);
+            writer.WriteString("server"u8, server);
+            writer.WriteNumber("id"u8, id);
+            JsonSeconds.Write(writer, "time"u8, time);
+            writer.WriteEndObject();
+        }
+    }
     private sealed record RttSummary(long count, double? average, double? max);
     private sealed record SummaryPayload(long responses, Dictionary<string, long> rcodes, RttSummary rtt,
         Dictionary<string, long> top_queries, long unanswered, int pending);

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
-using System.Buffers.Text;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using NetDumplings.Packets;
@@ -411,33 +410,55 @@ public sealed class FlowChef : DumplingChef
 
     private sealed class FlowRecord(Slot flow, string ended)
     {
-        // Zeek's conn.log fields, in its order.
+        // The longest record: every field at its widest (IPv6 addresses, 20-digit counts) is under 700 bytes.
+        private const int MaxBytes = 1024;
+
+        // Zeek's conn.log fields, in its order; composed by hand (one raw value per record: see JsonText).
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void WriteTo(Utf8JsonWriter writer)
         {
-            writer.WriteStartObject();
-            JsonSeconds.Write(writer, "ts"u8, flow.Start);
-            writer.WriteString("proto"u8, ProtocolName(flow.Protocol));
-            WriteAddress(writer, "orig_h"u8, flow.Orig);
-            writer.WriteNumber("orig_p"u8, flow.OrigPort);
-            WriteAddress(writer, "resp_h"u8, flow.Resp);
-            writer.WriteNumber("resp_p"u8, flow.RespPort);
+            Span<byte> buffer = stackalloc byte[MaxBytes];
+            Span<byte> text = stackalloc byte[PacketText.MaxAddressLength];
+            var json = new JsonText(buffer);
+            json.Raw("{\"ts\":"u8);
+            json.Seconds(flow.Start);
+            json.Raw(",\"proto\":"u8);
+            json.Plain(ProtocolName(flow.Protocol));
+            json.Raw(",\"orig_h\":"u8);
+            json.Plain(text[..AddressKey.Format(flow.Orig, text)]);
+            json.Raw(",\"orig_p\":"u8);
+            json.Number(flow.OrigPort);
+            json.Raw(",\"resp_h\":"u8);
+            json.Plain(text[..AddressKey.Format(flow.Resp, text)]);
+            json.Raw(",\"resp_p\":"u8);
+            json.Number(flow.RespPort);
+            json.Raw(",\"community_id\":"u8);
             Span<byte> id = stackalloc byte[2 + 28];
-            writer.WriteString("community_id"u8, CommunityId(flow, id));
-            if (ServiceOf(flow) is { } service) writer.WriteString("service"u8, service);
-            else writer.WriteNull("service"u8);
-            JsonSeconds.Write(writer, "duration"u8, flow.Last - flow.Start, roundToMicroseconds: true);
-            writer.WriteNumber("orig_pkts"u8, flow.OrigPackets);
-            writer.WriteNumber("orig_bytes"u8, flow.OrigBytes);
-            writer.WriteNumber("orig_ip_bytes"u8, flow.OrigIPBytes);
-            writer.WriteNumber("resp_pkts"u8, flow.RespPackets);
-            writer.WriteNumber("resp_bytes"u8, flow.RespBytes);
-            writer.WriteNumber("resp_ip_bytes"u8, flow.RespIPBytes);
-            writer.WriteString("conn_state"u8, ConnState(flow));
-            writer.WriteString("ended"u8, ended);
-            if (flow.Tunnel == PacketTunnel.None) writer.WriteNull("tunnel"u8);
-            else writer.WriteString("tunnel"u8, TunnelName(flow.Tunnel));
-            writer.WriteEndObject();
+            json.Plain(CommunityId(flow, id));
+            json.Raw(",\"service\":"u8);
+            json.Plain(ServiceOf(flow));
+            json.Raw(",\"duration\":"u8);
+            json.Seconds(flow.Last - flow.Start, roundToMicroseconds: true);
+            json.Raw(",\"orig_pkts\":"u8);
+            json.Number(flow.OrigPackets);
+            json.Raw(",\"orig_bytes\":"u8);
+            json.Number(flow.OrigBytes);
+            json.Raw(",\"orig_ip_bytes\":"u8);
+            json.Number(flow.OrigIPBytes);
+            json.Raw(",\"resp_pkts\":"u8);
+            json.Number(flow.RespPackets);
+            json.Raw(",\"resp_bytes\":"u8);
+            json.Number(flow.RespBytes);
+            json.Raw(",\"resp_ip_bytes\":"u8);
+            json.Number(flow.RespIPBytes);
+            json.Raw(",\"conn_state\":"u8);
+            json.Plain(ConnState(flow));
+            json.Raw(",\"ended\":"u8);
+            json.Plain(ended);
+            json.Raw(",\"tunnel\":"u8);
+            json.Plain(flow.Tunnel == PacketTunnel.None ? null : TunnelName(flow.Tunnel));
+            json.Raw("}"u8);
+            json.WriteTo(writer);
         }
 
         public override string ToString() => $"{ProtocolName(flow.Protocol)} {AddressKey.Text(flow.Orig)}:{flow.OrigPort} -> {AddressKey.Text(flow.Resp)}:{flow.RespPort} {ConnState(flow)} {ended}";
@@ -448,30 +469,6 @@ public sealed class FlowChef : DumplingChef
         PacketTunnel.Vxlan => "vxlan", PacketTunnel.Geneve => "geneve", PacketTunnel.Gre => "gre", PacketTunnel.Erspan => "erspan",
         PacketTunnel.IPInIP => "ipinip", _ => tunnel.ToString().ToLowerInvariant(),
     };
-
-    // The address as text, without a string: IPv4 by hand, IPv6 by IPAddress's own UTF-8 formatting.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WriteAddress(Utf8JsonWriter writer, ReadOnlySpan<byte> name, UInt128 key)
-    {
-        Span<byte> text = stackalloc byte[64];
-        var length = 0;
-        if (AddressKey.IsIPv4(key))
-        {
-            for (var shift = 24; shift >= 0; shift -= 8)
-            {
-                Utf8Formatter.TryFormat((byte)((uint)key >> shift), text[length..], out var written);
-                length += written;
-                if (shift > 0) text[length++] = (byte)'.';
-            }
-        }
-        else
-        {
-            Span<byte> bytes = stackalloc byte[16];
-            AddressKey.Write(key, bytes);
-            new System.Net.IPAddress(bytes).TryFormat(text, out length);
-        }
-        writer.WriteString(name, text[..length]);
-    }
 
     private static string ProtocolName(byte protocol) => protocol switch
     {
@@ -542,8 +539,29 @@ public sealed class FlowChef : DumplingChef
         Span<byte> hash = stackalloc byte[20];
         Sha1OneBlock(input[..at], hash);
         "1:"u8.CopyTo(text);
-        Base64.EncodeToUtf8(hash, text[2..], out _, out var written);
-        return text[..(2 + written)];
+        return text[..(2 + Base64Of20(hash, text[2..]))];
+    }
+
+    // Standard base64 (with '+', '/' and padding) of a SHA-1 hash: by hand, as Sha1OneBlock, for one call per flow.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Base64Of20(ReadOnlySpan<byte> hash, Span<byte> text)
+    {
+        ReadOnlySpan<byte> alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"u8;
+        var at = 0;
+        for (var i = 0; i < 18; i += 3)
+        {
+            var group = hash[i] << 16 | hash[i + 1] << 8 | hash[i + 2];
+            text[at++] = alphabet[group >> 18];
+            text[at++] = alphabet[(group >> 12) & 63];
+            text[at++] = alphabet[(group >> 6) & 63];
+            text[at++] = alphabet[group & 63];
+        }
+        var last = hash[18] << 16 | hash[19] << 8;
+        text[at++] = alphabet[last >> 18];
+        text[at++] = alphabet[(last >> 12) & 63];
+        text[at++] = alphabet[(last >> 6) & 63];
+        text[at++] = (byte)'=';
+        return at;
     }
 
     /// <summary>
