@@ -80,6 +80,34 @@ public class NewChefTests
         Assert.Equal(5, outlet.Flows.Count);
     }
 
+    /// <summary>
+    /// Many flows at once, so the flow table grows, rehashes and chains colliding keys: every packet finds its own flow
+    /// (a lookup that missed would start a second one), and each flow ends exactly once, wherever it sat in a chain.
+    /// </summary>
+    [Fact]
+    public void FlowChef_finds_every_flow_of_a_large_table_and_ends_each_once()
+    {
+        var chef = new FlowChef { MaxFlowsPerDumpling = 1000 };
+        var outlet = new Outlet();
+        chef.Attach(outlet);
+        const int Flows = 30_000;
+        byte[] Udp(int i, bool reply) => EthernetIP(reply
+            ? IPv4($"10.2.{i / 250}.{i % 250 + 1}", "10.1.0.1", 17, FrameBuilder.Udp(53, 20_000 + i % 40_000, [1]))
+            : IPv4("10.1.0.1", $"10.2.{i / 250}.{i % 250 + 1}", 17, FrameBuilder.Udp(20_000 + i % 40_000, 53, [1])));
+        for (var i = 0; i < Flows; i++) chef.OnPacket(Packet(Udp(i, reply: false), T0));
+        // Replies in another order, and half of the flows a third packet, so lookups hit heads and chain members alike.
+        for (var i = Flows - 1; i >= 0; i--) chef.OnPacket(Packet(Udp(i, reply: true), T0));
+        for (var i = 0; i < Flows; i += 2) chef.OnPacket(Packet(Udp(i, reply: false), T0));
+        Assert.Equal(Flows, chef.ActiveFlows);
+        chef.OnStop();
+        var flows = outlet.Flows;
+        Assert.Equal(Flows, flows.Count);
+        Assert.Equal(Flows, flows.Select(f => f.GetProperty("resp_h").GetString()).Distinct().Count());
+        Assert.All(flows, f => Assert.Equal(1, f.GetProperty("resp_pkts").GetInt64()));
+        Assert.Equal(Flows + Flows / 2, flows.Sum(f => f.GetProperty("orig_pkts").GetInt64()));
+        Assert.Equal(0, chef.ActiveFlows);
+    }
+
     [Fact]
     public void FlowChef_ends_flows_on_a_quiet_link_and_splits_big_batches()
     {

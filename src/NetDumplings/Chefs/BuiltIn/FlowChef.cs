@@ -34,13 +34,16 @@ public sealed class FlowChef : DumplingChef
     private Slot[] _slots = new Slot[1024];
     private int _used, _free = None;
     private uint _random = 2463534242;
-    // The flows by key: heads in _buckets (slot index + 1, 0 for none), chains and hashes beside the slots in arrays
-    // of their own, so a lookup touches one slot (the match), not every slot of its chain.
+    // The flows by key: each bucket holds its first flow's slot index + 1 (0 for none) and hash, so a lookup usually
+    // touches two cache lines (the bucket, then the matching slot); chains and hashes of the rest beside the slots.
     // Our own table rather than a Dictionary<FlowKey, int>: that is CoreLib code the runtime profiles and recompiles
     // while a kitchen's first run is under way, and the lookup per packet was the chef's largest cost in a fresh process.
-    private int[] _buckets = new int[2048];
+    private Bucket[] _buckets = new Bucket[2048];
     private int[] _nextInBucket = new int[1024];
     private uint[] _hashes = new uint[1024];
+    // Each slot's last activity (its Slot.Last; +infinity for a free slot) in an array of its own: expiry and eviction
+    // scan the whole table, and this is 8 bytes a flow to read rather than the slots' 200.
+    private double[] _lastActive = new double[1024];
     private int _active;
     private readonly Dictionary<UInt128, Talker> _endedTalkers = [];
     private readonly List<FlowRecord> _ended = [];
@@ -92,6 +95,12 @@ public sealed class FlowChef : DumplingChef
         public int NextFree;
 
         public readonly bool Closed => (Flags & (Tcp.OrigRst | Tcp.RespRst)) != 0 || (Flags & (Tcp.OrigFin | Tcp.RespFin)) == (Tcp.OrigFin | Tcp.RespFin);
+    }
+
+    private struct Bucket
+    {
+        public uint Hash;
+        public int Head;
     }
 
     private struct Talker
@@ -154,6 +163,7 @@ public sealed class FlowChef : DumplingChef
                 OrigPort = fromResponder ? destinationPort : sourcePort, RespPort = fromResponder ? sourcePort : destinationPort,
             };
             Link(index, hash);
+            _lastActive[index] = when;
         }
 
         ref var flow = ref _slots[index];
@@ -174,7 +184,7 @@ public sealed class FlowChef : DumplingChef
         }
         flow.IntervalBytes += ipBytes;
         flow.IntervalPackets++;
-        if (when > flow.Last) flow.Last = when;
+        if (when > flow.Last) flow.Last = _lastActive[index] = when;
         if (!flow.SawPayload && headers.PayloadLength > 0)
         {
             flow.SawPayload = true;
@@ -207,45 +217,60 @@ public sealed class FlowChef : DumplingChef
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Find(in FlowKey key, uint hash)
     {
-        for (var at = _buckets[hash & (uint)(_buckets.Length - 1)] - 1; at != None; at = _nextInBucket[at] - 1)
-        {
-            if (_hashes[at] != hash) continue;
-            ref var slot = ref _slots[at];
-            if (slot.Key.A == key.A && slot.Key.B == key.B && slot.Key.PortA == key.PortA
-                && slot.Key.PortB == key.PortB && slot.Key.Protocol == key.Protocol)
-                return at;
-        }
+        ref var bucket = ref _buckets[hash & (uint)(_buckets.Length - 1)];
+        var at = bucket.Head - 1;
+        if (at == None) return None;
+        if (bucket.Hash == hash && Matches(at, key)) return at;
+        for (at = _nextInBucket[at] - 1; at != None; at = _nextInBucket[at] - 1)
+            if (_hashes[at] == hash && Matches(at, key)) return at;
         return None;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Matches(int at, in FlowKey key)
+    {
+        ref var slot = ref _slots[at];
+        return slot.Key.A == key.A && slot.Key.B == key.B && slot.Key.PortA == key.PortA && slot.Key.PortB == key.PortB
+               && slot.Key.Protocol == key.Protocol;
     }
 
     private void Link(int index, uint hash)
     {
         if (_active >= _buckets.Length / 2) Rehash(_buckets.Length * 2, linking: index);
         _hashes[index] = hash;
-        ref var head = ref _buckets[hash & (uint)(_buckets.Length - 1)];
-        _nextInBucket[index] = head;
-        head = index + 1;
+        ref var bucket = ref _buckets[hash & (uint)(_buckets.Length - 1)];
+        _nextInBucket[index] = bucket.Head;
+        bucket.Head = index + 1;
+        bucket.Hash = hash;
         _active++;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Unlink(int index)
     {
-        ref var link = ref _buckets[_hashes[index] & (uint)(_buckets.Length - 1)];
+        ref var bucket = ref _buckets[_hashes[index] & (uint)(_buckets.Length - 1)];
+        _active--;
+        if (bucket.Head == index + 1)
+        {
+            bucket.Head = _nextInBucket[index];
+            if (bucket.Head != 0) bucket.Hash = _hashes[bucket.Head - 1];
+            return;
+        }
+        ref var link = ref _nextInBucket[bucket.Head - 1];
         while (link != index + 1) link = ref _nextInBucket[link - 1];
         link = _nextInBucket[index];
-        _active--;
     }
 
     private void Rehash(int size, int linking)
     {
-        _buckets = new int[size];
+        _buckets = new Bucket[size];
         for (var index = 0; index < _used; index++)
         {
             if (!_slots[index].InUse || index == linking) continue;
-            ref var head = ref _buckets[_hashes[index] & (uint)(size - 1)];
-            _nextInBucket[index] = head;
-            head = index + 1;
+            ref var bucket = ref _buckets[_hashes[index] & (uint)(size - 1)];
+            _nextInBucket[index] = bucket.Head;
+            bucket.Head = index + 1;
+            bucket.Hash = _hashes[index];
         }
     }
 
@@ -264,6 +289,7 @@ public sealed class FlowChef : DumplingChef
             Array.Resize(ref _slots, size);
             Array.Resize(ref _nextInBucket, size);
             Array.Resize(ref _hashes, size);
+            Array.Resize(ref _lastActive, size);
         }
         return _used++;
     }
@@ -312,10 +338,11 @@ public sealed class FlowChef : DumplingChef
     {
         _nextSweep = _now + 1;
         var (closing, tcp, other) = (CloseDelay.TotalSeconds, TcpIdleTimeout.TotalSeconds, UdpIdleTimeout.TotalSeconds);
+        var soonest = Math.Min(closing, Math.Min(tcp, other));
         for (var index = 0; index < _used; index++)
         {
+            if (_lastActive[index] + soonest > _now) continue;   // active within the shortest timeout, or a free slot
             ref var flow = ref _slots[index];
-            if (!flow.InUse) continue;
             var closed = flow.Closed;
             var timeout = closed ? closing : flow.Protocol == PacketHeaders.ProtocolTcp ? tcp : other;
             if (flow.Last + timeout <= _now) End(index, closed ? ClosedReason(flow) : "idle");
@@ -348,7 +375,7 @@ public sealed class FlowChef : DumplingChef
             _random ^= _random << 13;
             _random ^= _random >> 17;
             _random ^= _random << 5;
-            sample[i] = _slots[(int)(_random % (uint)_used)].Last;
+            sample[i] = _lastActive[(int)(_random % (uint)_used)];
         }
         sample.Sort();
         var cutoff = sample[1];
@@ -356,13 +383,12 @@ public sealed class FlowChef : DumplingChef
         {
             // A small table: exactly the least recently active.
             cutoff = double.MaxValue;
-            for (var index = 0; index < _used; index++)
-                if (_slots[index].InUse) cutoff = Math.Min(cutoff, _slots[index].Last);
+            for (var index = 0; index < _used; index++) cutoff = Math.Min(cutoff, _lastActive[index]);
         }
         for (var index = 0; index < _used; index++)
         {
+            if (_lastActive[index] > cutoff) continue;   // free slots are at +infinity
             ref var flow = ref _slots[index];
-            if (!flow.InUse || flow.Last > cutoff) continue;
             Evicted++;
             End(index, flow.Closed ? ClosedReason(flow) : "evicted");
         }
@@ -381,6 +407,7 @@ public sealed class FlowChef : DumplingChef
         }
         _ended.Add(new FlowRecord(flow, ended));
         flow.InUse = false;
+        _lastActive[index] = double.PositiveInfinity;
         flow.NextFree = _free;
         _free = index;
     }
