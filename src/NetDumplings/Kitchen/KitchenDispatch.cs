@@ -59,7 +59,7 @@ public sealed partial class DumplingKitchen
     private void Cook(in KitchenItem item)
     {
         var source = item.Source!;
-        var packet = new ChefPacket(item.Data!, new DateTimeOffset(item.TimestampTicks, TimeSpan.Zero), source.LinkType,
+        var packet = new ChefPacket(item.Data, new DateTimeOffset(item.TimestampTicks, TimeSpan.Zero), source.LinkType,
             item.OriginalLength, source.Name);
         Interlocked.Increment(ref _processed);
         // Read once here for every chef; only this thread writes the counts.

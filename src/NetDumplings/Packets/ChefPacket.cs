@@ -4,21 +4,26 @@ using PacketDotNet;
 namespace NetDumplings.Packets;
 
 /// <summary>
-/// One captured packet as a chef sees it: capture time, the raw bytes (a copy the chef may keep),
+/// One captured packet as a chef sees it: capture time, the raw bytes (a copy the chef may keep; it may share its array
+/// with neighbouring packets),
 /// the link type, its <see cref="Headers"/> (read once from the bytes and shared by every C# chef),
 /// and the PacketDotNet packet, parsed on first read and shared likewise. PacketDotNet parses lazily
 /// and is not thread-safe: use <see cref="Packet"/> only on the thread that handed you the packet.
 /// </summary>
 public sealed class ChefPacket
 {
-    private readonly byte[] _data;
+    private readonly ReadOnlyMemory<byte> _data;
     private Packet? _packet;
     private PacketHeaders _headers;
     private bool _headersRead;
 
     public ChefPacket(byte[] data, DateTimeOffset timestamp, LinkLayers linkType, int originalLength = -1, string? source = null)
+        : this(new ReadOnlyMemory<byte>(data ?? throw new ArgumentNullException(nameof(data))), timestamp, linkType, originalLength, source) { }
+
+    /// <summary>Over bytes that may be part of a larger array (the kitchen copies a file's packets into shared slabs).</summary>
+    internal ChefPacket(ReadOnlyMemory<byte> data, DateTimeOffset timestamp, LinkLayers linkType, int originalLength = -1, string? source = null)
     {
-        _data = data ?? throw new ArgumentNullException(nameof(data));
+        _data = data;
         Timestamp = timestamp;
         LinkType = linkType;
         OriginalLength = originalLength < 0 ? data.Length : originalLength;
@@ -51,7 +56,7 @@ public sealed class ChefPacket
         {
             if (!_headersRead)
             {
-                _headers = PacketHeaders.Read(_data, LinkType);
+                _headers = PacketHeaders.Read(_data.Span, LinkType);
                 _headersRead = true;
             }
             return _headers;
@@ -59,7 +64,9 @@ public sealed class ChefPacket
     }
 
     /// <summary>The parsed packet; parsed once, on first read.</summary>
-    public Packet Packet => _packet ??= Packet.ParsePacket(LinkType, _data);
+    public Packet Packet => _packet ??= Packet.ParsePacket(LinkType,
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_data, out var whole) && whole.Offset == 0 && whole.Count == whole.Array!.Length
+            ? whole.Array : _data.ToArray());
 
     /// <summary>
     /// The layer of type <typeparamref name="T"/> (IPv4Packet, UdpPacket, ArpPacket, ...) or null; also

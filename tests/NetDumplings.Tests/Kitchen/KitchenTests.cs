@@ -212,3 +212,30 @@ public class KitchenErrorTests
         Assert.Same(missing, error.InnerException);
     }
 }
+
+public class CaptureTimeTests
+{
+    /// <summary>The kitchen reads a capture time from PosixTimeval's decimal directly: the same microseconds its properties give.</summary>
+    [Fact]
+    public void Capture_times_are_the_microseconds_SharpPcap_gives()
+    {
+        var random = new Random(3);
+        var times = new List<SharpPcap.PosixTimeval>
+        {
+            new(0, 0), new(1, 1), new(1_499_040_017, 810_000), new(4_000_000_000, 999_999),
+            new(1_700_000_000, 123_456_789, SharpPcap.TimestampResolution.Nanosecond), new(5, 999_999_999, SharpPcap.TimestampResolution.Nanosecond),
+        };
+        for (var i = 0; i < 20_000; i++)
+        {
+            var seconds = (ulong)random.NextInt64(0, 5_000_000_000);
+            times.Add(i % 2 == 0
+                ? new SharpPcap.PosixTimeval(seconds, (ulong)random.Next(0, 1_000_000))
+                : new SharpPcap.PosixTimeval(seconds, (ulong)random.Next(0, 1_000_000_000), SharpPcap.TimestampResolution.Nanosecond));
+        }
+        foreach (var time in times)
+        {
+            var expected = DateTimeOffset.UnixEpoch.UtcTicks + (long)time.Seconds * TimeSpan.TicksPerSecond + (long)time.MicroSeconds * 10;
+            Assert.Equal(expected, NetDumplings.Kitchen.PacketSource.Ticks(time));
+        }
+    }
+}
