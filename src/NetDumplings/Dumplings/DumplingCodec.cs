@@ -339,22 +339,19 @@ public static class DumplingCodec
 
         try
         {
-            writer.WriteStartObject();
-            writer.WriteStartObject("metadata"u8);
-            writer.WriteString("chef"u8, chef);
-            if (kitchen is null) writer.WriteNull("kitchen"u8);
-            else writer.WriteString("kitchen"u8, kitchen);
-            JsonSeconds.Write(writer, "creation_time"u8, time);
-            writer.WriteString("driver"u8, driver == DumplingDriver.Packet ? "packet"u8 : "interval"u8);
-            writer.WriteEndObject();
-            writer.WritePropertyName("payload"u8);
-            writer.Flush();
+            // The envelope around the payload is bytes known in advance but for the time: its head (chef and kitchen,
+            // escaped as the writer escapes them) is made once per chef and kitchen and copied, the time composed.
+            buffer.Write(EnvelopeHead(chef, kitchen));
+            Span<byte> text = stackalloc byte[32];
+            var seconds = new JsonText(text);
+            seconds.Seconds(time);
+            buffer.Write(seconds.Written);
+            buffer.Write(driver == DumplingDriver.Packet ? ",\"driver\":\"packet\"},\"payload\":"u8 : ",\"driver\":\"interval\"},\"payload\":"u8);
             var payloadStart = buffer.WrittenCount;
             WritePayload(writer, payload);
             writer.Flush();
             var payloadLength = buffer.WrittenCount - payloadStart;
-            writer.WriteEndObject();
-            writer.Flush();
+            buffer.Write("}"u8);
             return new Dumpling(buffer.WrittenSpan.ToArray(), chef, kitchen, time, driver, payloadStart, payloadLength);
         }
         catch
@@ -363,6 +360,34 @@ public static class DumplingCodec
             t_writer = null;
             throw;
         }
+    }
+
+    // The last few envelope heads this thread made, found by the very strings (a kitchen passes the same ones each time).
+    [ThreadStatic] private static (string Chef, string? Kitchen, byte[] Head)[]? t_heads;
+    [ThreadStatic] private static int t_nextHead;
+
+    /// <summary><c>{"metadata":{"chef":...,"kitchen":...,"creation_time":</c>, as the writer writes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static byte[] EnvelopeHead(string chef, string? kitchen)
+    {
+        var heads = t_heads ??= new (string, string?, byte[])[8];
+        foreach (var (c, k, head) in heads)
+            if (ReferenceEquals(c, chef) && ReferenceEquals(k, kitchen)) return head;
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("metadata"u8);
+            writer.WriteString("chef"u8, chef);
+            if (kitchen is null) writer.WriteNull("kitchen"u8);
+            else writer.WriteString("kitchen"u8, kitchen);
+            writer.WritePropertyName("creation_time"u8);
+            writer.Flush();
+        }
+        var made = buffer.WrittenSpan.ToArray();
+        heads[t_nextHead] = (chef, kitchen, made);
+        t_nextHead = (t_nextHead + 1) % heads.Length;
+        return made;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
