@@ -235,3 +235,48 @@ public class FlowChefHashTests
             }
     }
 }
+
+public class ChefTableTests
+{
+    /// <summary>The chefs' own hash table and queue agree with Dictionary and Queue over a long random run (growth, removal, reuse).</summary>
+    [Fact]
+    public void KeyTable_and_RingQueue_agree_with_Dictionary_and_Queue()
+    {
+        var random = new Random(5);
+        var table = new KeyTable<HostKey, long>();
+        var oracle = new Dictionary<UInt128, long>();
+        var queue = new RingQueue<int>();
+        var queueOracle = new Queue<int>();
+        for (var i = 0; i < 200_000; i++)
+        {
+            // Few distinct keys, so adds, updates and removals all meet existing entries and chains.
+            var key = (UInt128)random.Next(0, 5_000) << (random.Next(2) * 64);
+            switch (random.Next(4))
+            {
+                case 0 or 1:
+                    table.GetOrAdd(new HostKey(key), out var existed) += i;
+                    Assert.Equal(oracle.ContainsKey(key), existed);
+                    oracle[key] = oracle.GetValueOrDefault(key) + i;
+                    break;
+                case 2:
+                    Assert.Equal(oracle.Remove(key, out var expected), table.Remove(new HostKey(key), out var removed));
+                    Assert.Equal(expected, removed);
+                    break;
+                default:
+                    Assert.Equal(oracle.TryGetValue(key, out var value), table.TryGetValue(new HostKey(key), out var found));
+                    Assert.Equal(value, found);
+                    break;
+            }
+            if (random.Next(3) > 0) { queue.Enqueue(i); queueOracle.Enqueue(i); }
+            else if (queueOracle.Count > 0) Assert.Equal(queueOracle.Dequeue(), queue.Dequeue());
+            Assert.Equal(queueOracle.TryPeek(out var head), queue.TryPeek(out var peeked));
+            Assert.Equal(head, peeked);
+        }
+        Assert.Equal(oracle.Count, table.Count);
+        Assert.Equal(oracle.OrderBy(p => p.Key), table.Entries().Select(e => new KeyValuePair<UInt128, long>(e.Key.Address, e.Value)).OrderBy(p => p.Key));
+        Assert.Equal(queueOracle.Count, queue.Count);
+        table.Clear();
+        Assert.Equal(0, table.Count);
+        Assert.Empty(table.Entries());
+    }
+}

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 
 namespace NetDumplings.Chefs;
@@ -74,4 +75,188 @@ internal static class AddressKey
         BinaryPrimitives.WriteUInt128BigEndian(bytes, key);
         return 16;
     }
+}
+
+/// <summary>A key of a <see cref="KeyTable{TKey, TValue}"/>: its own hash and equality, with no comparer in between.</summary>
+internal interface ITableKey<TSelf> where TSelf : struct
+{
+    uint Hash();
+    bool Same(in TSelf other);
+}
+
+/// <summary>
+/// A hash table for the built-in chefs' per-packet lookups (pending DNS queries, talkers): a Dictionary's job, in this
+/// assembly and compiled fully optimised at once. Dictionary over our structs is CoreLib code the runtime compiles
+/// unoptimised, then profiles, then recompiles while a kitchen's first run is under way, at a cost measured there.
+/// </summary>
+internal sealed class KeyTable<TKey, TValue> where TKey : struct, ITableKey<TKey>
+{
+    private struct Entry
+    {
+        public TKey Key;
+        public TValue Value;
+        public uint Hash;
+        public int Next;   // the next entry of its bucket (or of the free list), as index + 1; 0 for none
+    }
+
+    private int[] _buckets = new int[16];   // the bucket's first entry, as index + 1; 0 for none
+    private Entry[] _entries = new Entry[8];
+    private int _used, _free = -1;
+
+    public int Count { get; private set; }
+
+    /// <summary>The value of <paramref name="key"/>, added as default when it was not there.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public ref TValue GetOrAdd(in TKey key, out bool existed)
+    {
+        var hash = key.Hash();
+        var at = Find(key, hash);
+        existed = at >= 0;
+        if (existed) return ref _entries[at].Value;
+        int index;
+        if (_free >= 0)
+        {
+            index = _free;
+            _free = _entries[index].Next - 1;
+        }
+        else
+        {
+            if (_used == _entries.Length) Grow();
+            index = _used++;
+        }
+        ref var bucket = ref _buckets[hash & (uint)(_buckets.Length - 1)];
+        _entries[index] = new Entry { Key = key, Hash = hash, Next = bucket };
+        bucket = index + 1;
+        Count++;
+        return ref _entries[index].Value;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool TryGetValue(in TKey key, out TValue value)
+    {
+        var at = Find(key, key.Hash());
+        value = at >= 0 ? _entries[at].Value : default!;
+        return at >= 0;
+    }
+
+    public bool ContainsKey(in TKey key) => Find(key, key.Hash()) >= 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool Remove(in TKey key, out TValue value)
+    {
+        var hash = key.Hash();
+        ref var link = ref _buckets[hash & (uint)(_buckets.Length - 1)];
+        while (link != 0)
+        {
+            var index = link - 1;
+            ref var entry = ref _entries[index];
+            if (entry.Hash == hash && entry.Key.Same(key))
+            {
+                value = entry.Value;
+                link = entry.Next;
+                entry = new Entry { Next = _free + 1 };
+                _free = index;
+                Count--;
+                return true;
+            }
+            link = ref entry.Next;
+        }
+        value = default!;
+        return false;
+    }
+
+    public void Clear()
+    {
+        Array.Clear(_buckets);
+        Array.Clear(_entries, 0, _used);
+        _used = 0;
+        _free = -1;
+        Count = 0;
+    }
+
+    /// <summary>Every key and value, in no particular order (for interval summaries).</summary>
+    public IEnumerable<(TKey Key, TValue Value)> Entries()
+    {
+        for (var bucket = 0; bucket < _buckets.Length; bucket++)
+            for (var at = _buckets[bucket] - 1; at >= 0; at = _entries[at].Next - 1)
+                yield return (_entries[at].Key, _entries[at].Value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int Find(in TKey key, uint hash)
+    {
+        for (var at = _buckets[hash & (uint)(_buckets.Length - 1)] - 1; at >= 0; at = _entries[at].Next - 1)
+            if (_entries[at].Hash == hash && _entries[at].Key.Same(key)) return at;
+        return -1;
+    }
+
+    // Only when every entry is in use (no free ones): all of them go into the new buckets.
+    private void Grow()
+    {
+        Array.Resize(ref _entries, _entries.Length * 2);
+        _buckets = new int[_entries.Length * 2];
+        for (var index = 0; index < _used; index++)
+        {
+            ref var bucket = ref _buckets[_entries[index].Hash & (uint)(_buckets.Length - 1)];
+            _entries[index].Next = bucket;
+            bucket = index + 1;
+        }
+    }
+}
+
+/// <summary>A first-in first-out queue for the same reason as <see cref="KeyTable{TKey, TValue}"/> (a chef's per-packet Queue).</summary>
+internal sealed class RingQueue<T>
+{
+    private T[] _items = new T[16];   // a power of two
+    private int _head;
+
+    public int Count { get; private set; }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Enqueue(in T item)
+    {
+        if (Count == _items.Length) Grow();
+        _items[(_head + Count) & (_items.Length - 1)] = item;
+        Count++;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool TryPeek(out T item)
+    {
+        item = Count > 0 ? _items[_head] : default!;
+        return Count > 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public T Dequeue()
+    {
+        if (Count == 0) throw new InvalidOperationException("The queue is empty.");
+        var item = _items[_head];
+        _items[_head] = default!;
+        _head = (_head + 1) & (_items.Length - 1);
+        Count--;
+        return item;
+    }
+
+    private void Grow()
+    {
+        var bigger = new T[_items.Length * 2];
+        for (var i = 0; i < Count; i++) bigger[i] = _items[(_head + i) & (_items.Length - 1)];
+        _items = bigger;
+        _head = 0;
+    }
+}
+
+/// <summary>A host's address as a <see cref="KeyTable{TKey, TValue}"/> key.</summary>
+internal readonly record struct HostKey(UInt128 Address) : ITableKey<HostKey>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Hash()
+    {
+        var h = ((ulong)Address ^ (ulong)(Address >> 64) * 0x9E3779B97F4A7C15) * 0x9E3779B97F4A7C15;
+        return (uint)(h >> 32) ^ (uint)h;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Same(in HostKey other) => Address == other.Address;
 }

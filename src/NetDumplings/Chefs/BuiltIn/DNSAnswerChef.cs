@@ -18,8 +18,8 @@ public sealed class DNSAnswerChef : DumplingChef
     public const int MaxAnswers = 64;
     private const int TopNames = 20;
 
-    private readonly Dictionary<QueryKey, double> _pending = [];
-    private readonly Queue<(QueryKey Key, double Time)> _order = new();   // oldest query first, for expiry and the bound
+    private readonly KeyTable<QueryKey, double> _pending = new();
+    private readonly RingQueue<Asked> _order = new();   // oldest query first, for expiry and the bound
     private readonly Dictionary<string, long> _rcodes = new(StringComparer.Ordinal);
     private readonly BoundedCounter _names = new(2000);
     private long _responses, _unanswered, _rttCount;
@@ -30,7 +30,24 @@ public sealed class DNSAnswerChef : DumplingChef
     /// <summary>How long a query waits for its response before it counts as unanswered.</summary>
     public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    private readonly record struct QueryKey(UInt128 Client, UInt128 Server, int ClientPort, int ServerPort, ushort Id);
+    private readonly record struct QueryKey(UInt128 Client, UInt128 Server, int ClientPort, int ServerPort, ushort Id) : ITableKey<QueryKey>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public uint Hash()
+        {
+            const ulong Prime = 0x9E3779B97F4A7C15;
+            var h = ((ulong)Client ^ (ulong)(Client >> 64) * Prime) * Prime;
+            h = (h ^ (ulong)Server ^ (ulong)(Server >> 64) * Prime) * Prime;
+            h = (h ^ (uint)ClientPort ^ ((ulong)(uint)ServerPort << 16) ^ ((ulong)Id << 32)) * Prime;
+            return (uint)(h >> 32) ^ (uint)h;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Same(in QueryKey other) =>
+            Id == other.Id && ClientPort == other.ClientPort && ServerPort == other.ServerPort && Client == other.Client && Server == other.Server;
+    }
+
+    private readonly record struct Asked(QueryKey Key, double Time);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override object? OnPacket(ChefPacket packet)
@@ -48,8 +65,8 @@ public sealed class DNSAnswerChef : DumplingChef
         {
             var query = new QueryKey(source, destination, headers.SourcePort!.Value, headers.DestinationPort!.Value, id);
             if (!_pending.ContainsKey(query) && _pending.Count >= MaxPendingQueries) ForgetOldest();
-            _pending[query] = when;
-            _order.Enqueue((query, when));
+            _pending.GetOrAdd(query, out _) = when;
+            _order.Enqueue(new Asked(query, when));
             // Stale entries (answered queries) leave the queue by time; this keeps it bounded under any rate.
             while (_order.Count > 2 * MaxPendingQueries) ForgetOldest();
             return null;
@@ -143,7 +160,7 @@ public sealed class DNSAnswerChef : DumplingChef
         // The queue also holds queries answered since, or asked again later: only the entry still pending goes.
         if (_pending.TryGetValue(key, out var pending) && pending == time)
         {
-            _pending.Remove(key);
+            _pending.Remove(key, out _);
             _unanswered++;
         }
     }

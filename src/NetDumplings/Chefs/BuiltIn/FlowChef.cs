@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using NetDumplings.Packets;
 
@@ -45,7 +44,7 @@ public sealed class FlowChef : DumplingChef
     // scan the whole table, and this is 8 bytes a flow to read rather than the slots' 200.
     private double[] _lastActive = new double[1024];
     private int _active;
-    private readonly Dictionary<UInt128, Talker> _endedTalkers = [];
+    private readonly KeyTable<HostKey, Talker> _endedTalkers = new();
     private readonly List<FlowRecord> _ended = [];
     private double _now, _nextSweep, _pokeSeconds;
     private long _endedInInterval;
@@ -413,10 +412,10 @@ public sealed class FlowChef : DumplingChef
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddTalker(Dictionary<UInt128, Talker> talkers, UInt128 host, in Slot flow)
+    private static void AddTalker(KeyTable<HostKey, Talker> talkers, UInt128 host, in Slot flow)
     {
-        if (talkers.Count >= MaxTalkers && !talkers.ContainsKey(host)) return;
-        ref var talker = ref CollectionsMarshal.GetValueRefOrAddDefault(talkers, host, out _);
+        if (talkers.Count >= MaxTalkers && !talkers.ContainsKey(new HostKey(host))) return;
+        ref var talker = ref talkers.GetOrAdd(new HostKey(host), out _);
         talker.Bytes += flow.IntervalBytes;
         talker.Packets += flow.IntervalPackets;
     }
@@ -639,7 +638,8 @@ public sealed class FlowChef : DumplingChef
         }
         _packetSincePoke = false;
         Flush();
-        var talkers = new Dictionary<UInt128, Talker>(_endedTalkers);
+        var talkers = new KeyTable<HostKey, Talker>();
+        foreach (var (host, ended) in _endedTalkers.Entries()) talkers.GetOrAdd(host, out _) = ended;
         _endedTalkers.Clear();
         var active = ActiveIndices();
         foreach (var index in active)
@@ -649,8 +649,8 @@ public sealed class FlowChef : DumplingChef
             AddTalker(talkers, flow.Orig, flow);
             AddTalker(talkers, flow.Resp, flow);
         }
-        var top = talkers.OrderByDescending(t => t.Value.Bytes).ThenBy(t => t.Key).Take(TopCount)
-            .Select(t => new TalkerEntry(AddressKey.Text(t.Key), t.Value.Bytes, t.Value.Packets)).ToList();
+        var top = talkers.Entries().OrderByDescending(t => t.Value.Bytes).ThenBy(t => t.Key.Address).Take(TopCount)
+            .Select(t => new TalkerEntry(AddressKey.Text(t.Key.Address), t.Value.Bytes, t.Value.Packets)).ToList();
         var largest = active.OrderByDescending(i => _slots[i].OrigIPBytes + _slots[i].RespIPBytes).ThenBy(i => _slots[i].Start).Take(TopCount)
             .Select(i => Active(_slots[i])).ToList();
         foreach (var index in active) _slots[index].IntervalBytes = _slots[index].IntervalPackets = 0;
