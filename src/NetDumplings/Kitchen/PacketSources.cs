@@ -84,12 +84,14 @@ internal abstract class PacketSource : IDisposable
 internal sealed class FilePacketSource : PacketSource
 {
     private readonly CaptureFileReaderDevice _device;
+    private readonly bool _direct;
 
     private FilePacketSource(string path, CaptureFileReaderDevice device)
     {
         Name = path;
         Path = path;
         _device = device;
+        _direct = NativePcap.CanRead && device.TimestampResolution == TimestampResolution.Microsecond;
         LinkType = device.LinkType;
         TotalBytes = new FileInfo(path).Length;
     }
@@ -181,17 +183,19 @@ internal sealed class FilePacketSource : PacketSource
             batch = new KitchenItem[BatchSize];
             count = 0;
         }
+        // libpcap's pcap_t must outlive the reads even when the kitchen closes the device meanwhile.
+        var handleHeld = false;
+        _device.Handle.DangerousAddRef(ref handleHeld);
+        _handle = _device.Handle.DangerousGetHandle();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var status = _device.GetNextPacket(out var capture);
+                var status = Next(out var data, out var ticks, out var wireLength);
                 if (status == GetPacketStatus.NoRemainingPackets) return null;
                 if (status == GetPacketStatus.Error)
                     return $"'{Path}' is corrupt after {BytesRead + batchBytes} bytes: {_device.LastError}";
                 if (status != GetPacketStatus.PacketRead) continue;
-                var data = capture.Data;
-                var ticks = Ticks(capture.Header.Timeval);
                 if (pace)
                 {
                     if (firstTicks == 0) firstTicks = ticks;
@@ -210,7 +214,6 @@ internal sealed class FilePacketSource : PacketSource
                 data.CopyTo(slab.AsSpan(slabUsed));
                 var packet = new ReadOnlyMemory<byte>(slab, slabUsed, data.Length);
                 slabUsed += data.Length;
-                var wireLength = capture.Header is PcapHeader header ? (int)header.PacketLength : data.Length;
                 batchBytes += 16 + data.Length;
                 batch[count++] = new KitchenItem(packet, ticks, wireLength, this);
                 if (count == BatchSize || pace) Flush();
@@ -220,8 +223,50 @@ internal sealed class FilePacketSource : PacketSource
         finally
         {
             if (!cancellationToken.IsCancellationRequested) Flush();
+            if (handleHeld) _device.Handle.DangerousRelease();
         }
     }
+
+    /// <summary>
+    /// The next packet: its bytes (valid until the next call), capture time in ticks and length on the wire. Straight
+    /// from libpcap's pcap_next_ex where its header's layout is known (64-bit Linux, microsecond times); else through
+    /// SharpPcap, whose GetNextPacket makes a header object and a decimal time per packet (a third of the reader's CPU).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe GetPacketStatus Next(out ReadOnlySpan<byte> data, out long ticks, out int wireLength)
+    {
+        if (_direct)
+        {
+            nint header, bytes;
+            var result = NativePcap.NextEx(_handle, &header, &bytes);
+            if (result != 1)
+            {
+                data = default;
+                ticks = wireLength = 0;
+                return result switch { -2 => GetPacketStatus.NoRemainingPackets, 0 => GetPacketStatus.ReadTimeout, _ => GetPacketStatus.Error };
+            }
+            // struct pcap_pkthdr on 64-bit Linux: struct timeval (long tv_sec, long tv_usec), bpf_u_int32 caplen, len.
+            var pkthdr = (long*)header;
+            ticks = DateTimeOffset.UnixEpoch.UtcTicks + pkthdr[0] * TimeSpan.TicksPerSecond + pkthdr[1] * 10;
+            var lengths = (uint*)(pkthdr + 2);
+            data = new ReadOnlySpan<byte>((void*)bytes, (int)lengths[0]);
+            wireLength = (int)lengths[1];
+            return GetPacketStatus.PacketRead;
+        }
+        var status = _device.GetNextPacket(out var capture);
+        if (status != GetPacketStatus.PacketRead)
+        {
+            data = default;
+            ticks = wireLength = 0;
+            return status;
+        }
+        data = capture.Data;
+        ticks = Ticks(capture.Header.Timeval);
+        wireLength = capture.Header is PcapHeader pcapHeader ? (int)pcapHeader.PacketLength : data.Length;
+        return status;
+    }
+
+    private nint _handle;
 
     private const int BatchSize = 64;
     // Under the 85,000 bytes where .NET's large objects begin (collected only with the whole heap).
@@ -375,4 +420,23 @@ internal sealed class LivePacketSource : PacketSource
     }
 
     public override void Dispose() => Stop();
+}
+
+/// <summary>libpcap's pcap_next_ex, from the libpcap SharpPcap has loaded (the same file on Debian under each name).</summary>
+internal static unsafe class NativePcap
+{
+    public static readonly delegate* unmanaged<nint, nint*, nint*, int> NextEx = Load();
+
+    /// <summary>Whether packets can be read straight from libpcap: its header's layout is known for 64-bit Linux.</summary>
+    public static bool CanRead => NextEx != null;
+
+    private static delegate* unmanaged<nint, nint*, nint*, int> Load()
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess) return null;
+        foreach (var name in (string[])["libpcap.so.0.8", "libpcap.so.1", "libpcap.so"])
+            if (System.Runtime.InteropServices.NativeLibrary.TryLoad(name, out var library)
+                && System.Runtime.InteropServices.NativeLibrary.TryGetExport(library, "pcap_next_ex", out var next))
+                return (delegate* unmanaged<nint, nint*, nint*, int>)next;
+        return null;
+    }
 }

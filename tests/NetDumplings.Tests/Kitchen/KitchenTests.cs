@@ -1,3 +1,4 @@
+using SharpPcap;
 using System.Net;
 using NetDumplings.Chefs;
 using NetDumplings.Kitchen;
@@ -237,5 +238,55 @@ public class CaptureTimeTests
             var expected = DateTimeOffset.UnixEpoch.UtcTicks + (long)time.Seconds * TimeSpan.TicksPerSecond + (long)time.MicroSeconds * 10;
             Assert.Equal(expected, NetDumplings.Kitchen.PacketSource.Ticks(time));
         }
+    }
+}
+
+public class FileReadingTests
+{
+    private sealed class Collect : IPacketIntake
+    {
+        public readonly List<(byte[] Data, long Ticks, int Length)> Packets = [];
+        public void Offer(in KitchenItem item) => throw new InvalidOperationException("file replay puts, never offers");
+        public void Put(in KitchenItem item, CancellationToken cancellationToken)
+        {
+            for (var i = 0; i < item.BatchCount; i++)
+            {
+                var packet = item.Batch![i];
+                Packets.Add((packet.Data.ToArray(), packet.TimestampTicks, packet.OriginalLength));
+            }
+        }
+    }
+
+    /// <summary>
+    /// File replay reads libpcap's records itself where it can (64-bit Linux): every packet's bytes, capture time and
+    /// length on the wire are what SharpPcap reads from the same file, truncated snapshots included.
+    /// </summary>
+    [Fact]
+    public void A_file_reads_as_SharpPcap_reads_it()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("m.pcap");
+        PcapGenerator.WriteMixed(path, 5_000, seed: 9, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123), TimeSpan.FromTicks(12_340));
+        var intake = new Collect();
+        using (var source = FilePacketSource.Open(path, filter: null))
+            Assert.Null(source.ReadAll(intake, pace: false, _ => { }, CancellationToken.None));
+
+        using var device = new SharpPcap.LibPcap.CaptureFileReaderDevice(path);
+        device.Open();
+        var expected = new List<(byte[] Data, long Ticks, int Length)>();
+        while (device.GetNextPacket(out var capture) == SharpPcap.GetPacketStatus.PacketRead)
+        {
+            var raw = capture.GetPacket();
+            expected.Add((raw.Data, DateTimeOffset.UnixEpoch.UtcTicks + (long)raw.Timeval.Seconds * TimeSpan.TicksPerSecond + (long)raw.Timeval.MicroSeconds * 10, raw.PacketLength));
+        }
+        Assert.Equal(5_000, expected.Count);
+        Assert.Equal(expected.Count, intake.Packets.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].Ticks, intake.Packets[i].Ticks);
+            Assert.Equal(expected[i].Length, intake.Packets[i].Length);
+            Assert.Equal(expected[i].Data, intake.Packets[i].Data);
+        }
+        Assert.Equal(OperatingSystem.IsLinux() && Environment.Is64BitProcess, NativePcap.CanRead);
     }
 }
