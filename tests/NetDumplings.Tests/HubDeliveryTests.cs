@@ -248,13 +248,20 @@ public class HubDeliveryTests
         var sender = await DumplingSender.ConnectAsync(fixture.InAddress, new KitchenAnnouncement("restart_kitchen"),
             new DumplingSenderOptions { ReconnectBackoff = new Backoff(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100)) });
         var first = fixture.Hub;
+        // The second half waits for the first hub to have stopped, so the restart falls mid-stream however fast the
+        // hub takes the first half (unthrottled, it sometimes took all 20,000 before the stop).
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var sending = Task.Run(async () =>
         {
             for (var i = 0; i < count; i++)
+            {
+                if (i == count / 2) await stopped.Task.WaitAsync(TestTime.Limit);
                 await sender.SendAsync(HubFixture.Make("TestChef", "restart_kitchen", i), TestTime.Token());
+            }
         });
         await WaitUntilAsync(() => first.DumplingsIn > count / 4, "a quarter taken");
         await first.StopAsync();
+        stopped.SetResult();
         await fixture.StartHubAsync(inPort, outPort);
         await sending.WaitAsync(TestTime.Limit);
         await sender.CompleteAsync(TestTime.Token());

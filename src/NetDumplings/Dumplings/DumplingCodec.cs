@@ -289,7 +289,7 @@ public static class DumplingCodec
         error = null;
         try
         {
-            value = reader.GetString();
+            value = KnownName(ref reader) ?? Remember(ref reader, reader.GetString());
             return true;
         }
         catch (InvalidOperationException e)
@@ -297,6 +297,29 @@ public static class DumplingCodec
             value = null;
             return Fail(out error, $"'{field}' is not Unicode text (it holds an escaped lone surrogate such as \\udc00): {e.Message}");
         }
+    }
+
+    // The chef and kitchen names a thread read last: a hub reads the same few names in every dumpling, and a string
+    // each time was most of what checking a dumpling allocated.
+    [ThreadStatic] private static (byte[] Utf8, string Text)[]? t_names;
+    [ThreadStatic] private static int t_nextName;
+
+    private static string? KnownName(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped || reader.HasValueSequence || t_names is not { } names) return null;
+        var utf8 = reader.ValueSpan;
+        foreach (var (known, text) in names)
+            if (known is not null && utf8.SequenceEqual(known)) return text;
+        return null;
+    }
+
+    private static string? Remember(ref Utf8JsonReader reader, string? text)
+    {
+        if (text is null || reader.ValueIsEscaped || reader.HasValueSequence || reader.ValueSpan.Length > 256) return text;
+        var names = t_names ??= new (byte[], string)[16];
+        names[t_nextName] = (reader.ValueSpan.ToArray(), text);
+        t_nextName = (t_nextName + 1) % names.Length;
+        return text;
     }
 
     private static bool Fail(out string? error, string message)

@@ -433,9 +433,10 @@ internal sealed class NatsMesh : IAsyncDisposable
             return;
         }
         Track(instance, name, first, count);
+        string? lastKitchen = null;
         if (count == 1)
         {
-            await DeliverOneAsync(message, binary, msg.Subject, instance, name);
+            await DeliverOneAsync(message, binary, msg.Subject, instance, name, ref lastKitchen);
             return;
         }
         // Several: each after its length. A message that does not add up is refused whole, beyond what it delivered.
@@ -448,12 +449,12 @@ internal sealed class NatsMesh : IAsyncDisposable
                 Invalid(msg.Subject, name, $"it says it holds {count} dumplings, but dumpling {i + 1} runs past its end");
                 return;
             }
-            await DeliverOneAsync(dumpling, binary, msg.Subject, instance, name);
+            await DeliverOneAsync(dumpling, binary, msg.Subject, instance, name, ref lastKitchen);
         }
         if (at != message.Length) Invalid(msg.Subject, name, $"{message.Length - at} bytes follow its {count} dumplings");
     }
 
-    private ValueTask DeliverOneAsync(ReadOnlyMemory<byte> message, bool binary, string subject, string instance, string hubName)
+    private ValueTask DeliverOneAsync(ReadOnlyMemory<byte> message, bool binary, string subject, string instance, string hubName, ref string? lastKitchen)
     {
         if (!DumplingHub.IsForwardable(message.Span, out var chef, out var kitchen, out var error))
         {
@@ -461,7 +462,8 @@ internal sealed class NatsMesh : IAsyncDisposable
             return ValueTask.CompletedTask;
         }
         Interlocked.Increment(ref _received);
-        if (kitchen is not null) TrackKitchen(instance, hubName, kitchen);
+        // A message's dumplings mostly share one kitchen: it is noted once, not under the lock per dumpling.
+        if (kitchen is not null && !ReferenceEquals(kitchen, lastKitchen)) TrackKitchen(instance, hubName, lastKitchen = kitchen);
         return _hub.PublishAsync(HubFrame.Create(message.Span, binary, chef, kitchen), null, _stopping.Token);
     }
 
