@@ -8,7 +8,7 @@ namespace NetDumplings.Kitchen;
 /// <summary>
 /// One captured packet on its way from a source to the chefs, or a batch of them (file replay hands
 /// packets over in batches: one queue operation and one thread wake-up per batch, not per packet);
-/// an item with neither is an interval poke.
+/// an item from no source is an interval poke.
 /// </summary>
 internal readonly record struct KitchenItem(ReadOnlyMemory<byte> Data, long TimestampTicks, int OriginalLength, PacketSource? Source,
     KitchenItem[]? Batch = null, int BatchCount = 0)
@@ -186,12 +186,12 @@ internal sealed class FilePacketSource : PacketSource
         // libpcap's pcap_t must outlive the reads even when the kitchen closes the device meanwhile.
         var handleHeld = false;
         _device.Handle.DangerousAddRef(ref handleHeld);
-        _handle = _device.Handle.DangerousGetHandle();
+        var handle = _device.Handle.DangerousGetHandle();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var status = Next(out var data, out var ticks, out var wireLength);
+                var status = Next(handle, out var data, out var ticks, out var wireLength);
                 if (status == GetPacketStatus.NoRemainingPackets) return null;
                 if (status == GetPacketStatus.Error)
                     return $"'{Path}' is corrupt after {BytesRead + batchBytes} bytes: {_device.LastError}";
@@ -233,12 +233,12 @@ internal sealed class FilePacketSource : PacketSource
     /// SharpPcap, whose GetNextPacket makes a header object and a decimal time per packet (a third of the reader's CPU).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe GetPacketStatus Next(out ReadOnlySpan<byte> data, out long ticks, out int wireLength)
+    private unsafe GetPacketStatus Next(nint handle, out ReadOnlySpan<byte> data, out long ticks, out int wireLength)
     {
         if (_direct)
         {
             nint header, bytes;
-            var result = NativePcap.NextEx(_handle, &header, &bytes);
+            var result = NativePcap.NextEx(handle, &header, &bytes);
             if (result != 1)
             {
                 data = default;
@@ -265,8 +265,6 @@ internal sealed class FilePacketSource : PacketSource
         wireLength = capture.Header is PcapHeader pcapHeader ? (int)pcapHeader.PacketLength : data.Length;
         return status;
     }
-
-    private nint _handle;
 
     private const int BatchSize = 64;
     // Under the 85,000 bytes where .NET's large objects begin (collected only with the whole heap).

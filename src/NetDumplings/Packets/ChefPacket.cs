@@ -64,9 +64,12 @@ public sealed class ChefPacket
     }
 
     /// <summary>The parsed packet; parsed once, on first read.</summary>
-    public Packet Packet => _packet ??= Packet.ParsePacket(LinkType,
+    public Packet Packet => _packet ??= Packet.ParsePacket(LinkType, DataArray());
+
+    /// <summary>The bytes as an array holding just them: the array itself when the packet has all of it, else a copy.</summary>
+    internal byte[] DataArray() =>
         System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_data, out var whole) && whole.Offset == 0 && whole.Count == whole.Array!.Length
-            ? whole.Array : _data.ToArray());
+            ? whole.Array : _data.ToArray();
 
     /// <summary>
     /// The layer of type <typeparamref name="T"/> (IPv4Packet, UdpPacket, ArpPacket, ...) or null; also

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using PacketDotNet;
 
 namespace NetDumplings.Packets;
@@ -36,10 +35,7 @@ public sealed class DumplingPacket
     public DumplingPacket(ChefPacket packet)
     {
         ArgumentNullException.ThrowIfNull(packet);
-        var data = MemoryMarshal.TryGetArray(packet.Data, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : packet.Data.ToArray();
-        _packet = packet.CopyFor(data);
+        _packet = packet.CopyFor(packet.DataArray());
     }
 
     /// <summary>When the packet was captured.</summary>

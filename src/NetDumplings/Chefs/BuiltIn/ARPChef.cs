@@ -47,7 +47,7 @@ public sealed class ARPChef : DumplingChef
             if (_ipToMac.Count < MaxAddresses || _ipToMac.ContainsKey(srcIp))
                 _ipToMac[srcIp] = srcHw;
         }
-        return new ArpPayload(operation, srcHw, srcIp, Mac(arp.TargetHardwareAddress), PacketText.Address(arp.TargetProtocolAddress) ?? "",
+        return new ArpPayload(operation, srcHw, srcIp, Mac(arp.TargetHardwareAddress), PacketText.Address(arp.TargetProtocolAddress)!,
             packet.EpochSeconds, notes);
     }
 

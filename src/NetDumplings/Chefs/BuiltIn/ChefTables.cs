@@ -77,6 +77,21 @@ internal static class AddressKey
     }
 }
 
+/// <summary>The chefs' table keys' hash: each part mixed in by multiplying with the golden-ratio constant.</summary>
+internal static class TableHash
+{
+    private const ulong Prime = 0x9E3779B97F4A7C15;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Add(ulong hash, UInt128 value) => (hash ^ (ulong)value ^ (ulong)(value >> 64) * Prime) * Prime;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Add(ulong hash, ulong value) => (hash ^ value) * Prime;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Finish(ulong hash) => (uint)(hash >> 32) ^ (uint)hash;
+}
+
 /// <summary>A key of a <see cref="KeyTable{TKey, TValue}"/>: its own hash and equality, with no comparer in between.</summary>
 internal interface ITableKey<TSelf> where TSelf : struct
 {
@@ -251,11 +266,7 @@ internal sealed class RingQueue<T>
 internal readonly record struct HostKey(UInt128 Address) : ITableKey<HostKey>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint Hash()
-    {
-        var h = ((ulong)Address ^ (ulong)(Address >> 64) * 0x9E3779B97F4A7C15) * 0x9E3779B97F4A7C15;
-        return (uint)(h >> 32) ^ (uint)h;
-    }
+    public uint Hash() => TableHash.Finish(TableHash.Add(0, Address));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Same(in HostKey other) => Address == other.Address;

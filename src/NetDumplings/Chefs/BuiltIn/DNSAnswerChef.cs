@@ -33,14 +33,8 @@ public sealed class DNSAnswerChef : DumplingChef
     private readonly record struct QueryKey(UInt128 Client, UInt128 Server, int ClientPort, int ServerPort, ushort Id) : ITableKey<QueryKey>
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public uint Hash()
-        {
-            const ulong Prime = 0x9E3779B97F4A7C15;
-            var h = ((ulong)Client ^ (ulong)(Client >> 64) * Prime) * Prime;
-            h = (h ^ (ulong)Server ^ (ulong)(Server >> 64) * Prime) * Prime;
-            h = (h ^ (uint)ClientPort ^ ((ulong)(uint)ServerPort << 16) ^ ((ulong)Id << 32)) * Prime;
-            return (uint)(h >> 32) ^ (uint)h;
-        }
+        public uint Hash() => TableHash.Finish(TableHash.Add(TableHash.Add(TableHash.Add(0, Client), Server),
+            (uint)ClientPort ^ ((ulong)(uint)ServerPort << 16) ^ ((ulong)Id << 32)));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Same(in QueryKey other) =>

@@ -204,14 +204,9 @@ public sealed class FlowChef : DumplingChef
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint HashOf(in FlowKey key)
-    {
-        const ulong Prime = 0x9E3779B97F4A7C15;
-        var h = ((ulong)key.A ^ (ulong)(key.A >> 64) * Prime) * Prime;
-        h = (h ^ (ulong)key.B ^ (ulong)(key.B >> 64) * Prime) * Prime;
-        h = (h ^ (uint)key.PortA ^ ((ulong)(uint)key.PortB << 16) ^ ((ulong)key.Protocol << 32)) * Prime;
-        return (uint)(h >> 32) ^ (uint)h;
-    }
+    private static uint HashOf(in FlowKey key) =>
+        TableHash.Finish(TableHash.Add(TableHash.Add(TableHash.Add(0, key.A), key.B),
+            (uint)key.PortA ^ ((ulong)(uint)key.PortB << 16) ^ ((ulong)key.Protocol << 32)));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Find(in FlowKey key, uint hash)
