@@ -82,9 +82,73 @@ public class MeshTests
     [Fact]
     public void Subject_tokens_escape_what_NATS_subjects_cannot_hold()
     {
-        Assert.Equal("netdumplings.v1.site-1_a.ARPChef.packet", MeshWire.Subject("site-1_a", "ARPChef", DumplingDriver.Packet));
-        Assert.Equal("netdumplings.v1._.SystemStatusChef.interval", MeshWire.Subject(null, "SystemStatusChef", DumplingDriver.Interval));
-        Assert.Equal("a%2Eb%2A%3E%20c%25%C3%A9", MeshWire.SubjectToken("a.b*> c%é"));
+        Assert.Equal("netdumplings.v1.site-1_a.arpchef.packet", MeshWire.Subject("site-1_a", "ARPChef", DumplingDriver.Packet));
+        Assert.Equal("netdumplings.v1._.systemstatuschef.interval", MeshWire.Subject(null, "SystemStatusChef", DumplingDriver.Interval));
+        // Folded as filters compare names (é and É are one name to a filter, so one token), the rest %XX of its UTF-8.
+        Assert.Equal("a%2Eb%2A%3E%20c%25%C3%89", MeshWire.SubjectToken("a.b*> c%é"));
+        Assert.Equal(MeshWire.SubjectToken("a.b*> c%É"), MeshWire.SubjectToken("a.b*> c%é"));
+    }
+
+    [Fact]
+    public void Names_one_to_a_filter_are_one_subject_token_and_others_are_not()
+    {
+        // Pairs of names from a small alphabet with case pairs, non-ASCII and look-alikes (ı, K, ſ, ß, Deseret):
+        // equal tokens exactly when the hub's filters (OrdinalIgnoreCase) take the names for one.
+        string[] letters = ["a", "A", "i", "I", "\u0131", "\u0130", "k", "K", "\u212A", "s", "S", "\u017F", "\u00DF", "\u00E9", "\u00C9", "\U00010400", "\U00010428", ".", "%", " "];
+        var random = new Random(7);
+        string Name() => string.Concat(Enumerable.Range(0, random.Next(1, 4)).Select(_ => letters[random.Next(letters.Length)]));
+        for (var n = 0; n < 20_000; n++)
+        {
+            var (a, b) = (Name(), Name());
+            Assert.True(string.Equals(a, b, StringComparison.OrdinalIgnoreCase) == (MeshWire.SubjectToken(a) == MeshWire.SubjectToken(b)), $"'{a}' and '{b}'");
+        }
+    }
+
+    [Fact]
+    public void The_origin_header_is_read_from_its_bytes_and_anything_else_is_refused()
+    {
+        var value = MeshWire.Origin("abc123", 41, 3, true, 7, "site a (east)");
+        var raw = new System.Buffers.ReadOnlySequence<byte>(System.Text.Encoding.UTF8.GetBytes($"NATS/1.0\r\nX-Other: 1\r\n{MeshWire.OriginHeader}: {value}\r\n\r\n"));
+        Assert.True(MeshWire.TryReadOrigin(raw, out var origin));
+        Assert.Equal(new MeshOrigin("abc123", 41, 3, true, 7, "site a (east)"), origin);
+        foreach (var bad in new[] { "", "abc 1 1 t", "abc 0 1 t 1 h", "abc 1 0 t 1 h", "abc 1 257 t 1 h", "abc 1 1 x 1 h", "abc 1 1 t 0 h", "abc -1 1 t 1 h", " 1 1 t 1 h", "abc 99999999999999999999 1 t 1 h" })
+        {
+            var header = new System.Buffers.ReadOnlySequence<byte>(System.Text.Encoding.UTF8.GetBytes($"NATS/1.0\r\n{MeshWire.OriginHeader}: {bad}\r\n\r\n"));
+            Assert.False(MeshWire.TryReadOrigin(header, out _), bad);
+        }
+        Assert.False(MeshWire.TryReadOrigin(new System.Buffers.ReadOnlySequence<byte>(new byte[10_000]), out _));
+        Assert.False(MeshWire.TryReadOrigin(new System.Buffers.ReadOnlySequence<byte>("NATS/1.0\r\n\r\n"u8.ToArray()), out _));
+    }
+
+    private static MeshInterest Interest(string[]? kitchens, string[]? chefs) =>
+        new(kitchens?.Select(MeshWire.SubjectToken).ToHashSet(), chefs?.Select(MeshWire.SubjectToken).ToHashSet());
+
+    [Fact]
+    public void Eaters_filters_become_disjoint_subjects_where_NATS_can_say_them()
+    {
+        const string all = "netdumplings.v1.>";
+        Assert.Empty(MeshInterest.Subjects([], 256));
+        Assert.Equal([all], MeshInterest.Subjects([MeshInterest.Everything], 256));
+        // By chef when every eater named its chefs.
+        Assert.Equal(["netdumplings.v1.*.arpchef.*", "netdumplings.v1.*.dnschef.*"],
+            MeshInterest.Subjects([Interest(null, ["ARPChef"]), Interest(null, ["dnschef", "arpchef"])], 256));
+        // By kitchen when every eater named its kitchens: one kitchen's chefs merged, or all of them if an eater wants all.
+        Assert.Equal(["netdumplings.v1.k1.>", "netdumplings.v1.k2.arpchef.*", "netdumplings.v1.k2.dnschef.*"],
+            MeshInterest.Subjects([Interest(["k1", "k2"], ["ARPChef"]), Interest(["k1"], null), Interest(["K2"], ["DNSChef"])], 256));
+        // Neither for all eaters (or a wildcard, which EaterFilter gives as null), or over the limit: the whole mesh.
+        Assert.Equal([all], MeshInterest.Subjects([Interest(["k1"], null), Interest(null, ["ARPChef"])], 256));
+        Assert.Equal([all], MeshInterest.Subjects([Interest(null, ["a", "b", "c"])], 2));
+        Assert.Equal([all], MeshInterest.Subjects([Interest(["k1", "k2"], ["a", "b"])], 3));
+    }
+
+    [Fact]
+    public void An_eater_filter_gives_its_names_as_subject_tokens_unless_it_has_a_wildcard()
+    {
+        var options = new DumplingHubOptions();
+        var literal = EaterFilter.Read(JsonDocument.Parse("""{"chefs":["ARPChef","dns.chef"]}""").RootElement, "chefs", options, out _)!;
+        Assert.Equal(["arpchef", "dns%2Echef"], literal.SubjectTokens!.Order());
+        var wild = EaterFilter.Read(JsonDocument.Parse("""{"chefs":["ARPChef","DNS*"]}""").RootElement, "chefs", options, out _)!;
+        Assert.Null(wild.SubjectTokens);
     }
 
     [Fact]
@@ -346,5 +410,63 @@ public class MeshTests
         {
             foreach (var hub in hubs) await hub.DisposeAsync();
         }
+    }
+
+    [SkippableFact]
+    public async Task A_hub_subscribes_to_what_its_eaters_filters_ask_and_changes_lose_and_double_nothing()
+    {
+        SkipWithoutNats();
+        await using var nats = await NatsServer.StartAsync();
+        await using var one = await MeshHubAsync(nats, "one");
+        await using var two = await StartHubAsync(new DumplingHubOptions
+        {
+            StatusInterval = TimeSpan.Zero,
+            Mesh = new NatsMeshOptions
+            {
+                Servers = nats.Url, HubName = "two", User = NatsServer.User, Password = NatsServer.Password,
+                IdleSubscription = TimeSpan.FromMilliseconds(500),
+            },
+        });
+        await WaitForMeshAsync(one, two);
+        using var arpOnly = await EaterAsync(two, "arp", ",\"chefs\":[\"arpchef\"]");
+        await WaitUntilAsync(() => two.GetStatus().Eaters.Count == 1, "the eater admitted");
+        Assert.Equal(["netdumplings.v1.*.arpchef.*"], two.GetStatus().Mesh!.Subjects);
+        using var kitchen = await KitchenAsync(one, "k1");
+        // One read to the end: a read given up on closes the eater's socket.
+        var arpGot = Task.Run(() => CollectAsync(arpOnly, 2200, TimeSpan.FromSeconds(1)));
+
+        // Only ARPChef's dumplings cross to hub two: DNSChef's are not even received there, and they are no gap.
+        await SendAsync(kitchen, "k1", 0, 100, "ARPChef");
+        await SendAsync(kitchen, "k1", 0, 100, "DNSChef");
+        await SendAsync(kitchen, "k1", 100, 200, "ARPChef");
+        await WaitUntilAsync(() => two.GetStatus().Mesh!.Received == 200 && one.GetStatus().Mesh!.Published == 300, "ARPChef's 200 received");
+        await Task.Delay(200);
+        var mesh = two.GetStatus().Mesh!;
+        Assert.Equal(200, mesh.Received);
+        Assert.Equal(0, mesh.RemoteGap);
+
+        // While the kitchen keeps sending, an eater that wants everything comes and goes: the subscriptions widen and
+        // narrow again under the stream, and the ARP eater gets each of its dumplings once, in order.
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 200; i < 2200; i += 10)
+            {
+                await SendAsync(kitchen, "k1", i, i + 10, "ARPChef");
+                await SendAsync(kitchen, "k1", i, i + 10, "DNSChef");
+                await Task.Delay(5);
+            }
+        });
+        using (var everything = await EaterAsync(two, "all"))
+        {
+            await WaitUntilAsync(() => two.GetStatus().Mesh!.Subjects.SequenceEqual(["netdumplings.v1.>"]), "the whole mesh taken");
+            var first = await ReceiveAsync(everything, Patience);
+            Assert.NotNull(first);
+        }
+        await WaitUntilAsync(() => two.GetStatus().Mesh!.Subjects.SequenceEqual(["netdumplings.v1.*.arpchef.*"]), "narrowed again once the idle time passed");
+        await sending;
+        Assert.Equal(Keys("k1", 2200, "ARPChef"), await arpGot);
+        mesh = two.GetStatus().Mesh!;
+        Assert.Equal(0, mesh.RemoteGap + mesh.Dropped);
+        Assert.Equal(0, one.GetStatus().Mesh!.PublishLost);
     }
 }

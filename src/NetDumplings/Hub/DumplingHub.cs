@@ -262,8 +262,8 @@ public sealed class DumplingHub : IAsyncDisposable
             }
             else
             {
-                // A hub in a mesh takes remote dumplings while it has eaters: the subscription is in place before this one starts.
-                if (Mesh is { } mesh) await mesh.EaterArrivingAsync(_stopping.Token);
+                // A hub in a mesh takes what its eaters want: the subscription is in place before this one starts.
+                if (Mesh is { } mesh) await mesh.EaterArrivingAsync(peer, ((EaterSession)peer).MeshInterest, _stopping.Token);
                 AdmitEater((EaterSession)peer);
             }
             Report(HubLogLevel.Information, $"Connected {peer}.");
@@ -297,7 +297,7 @@ public sealed class DumplingHub : IAsyncDisposable
                     {
                         known = true;
                         _eaters = _eaters.Where(x => x != eater).ToArray();
-                        Mesh?.EaterLeft();
+                        Mesh?.EaterLeft(eater);
                         Interlocked.Add(ref _droppedByGoneEaters, eater.Dropped);
                         // Kept for the status once gone, when the kitchens' holds on it have ended.
                         if (eater.CutOffReason is { } reason)

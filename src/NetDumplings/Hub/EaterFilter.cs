@@ -29,7 +29,11 @@ internal sealed class EaterFilter
         _names = names;
         _wildcards = wildcards;
         if (wildcards.Length > 0) _remembered = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        else SubjectTokens = names.Select(Mesh.MeshWire.SubjectToken).ToHashSet(StringComparer.Ordinal);
     }
+
+    /// <summary>The names as mesh subject tokens; null when a wildcard is among them (NATS subjects match whole tokens only).</summary>
+    public IReadOnlySet<string>? SubjectTokens { get; }
 
     /// <summary>Called by every kitchen's session at once: thread-safe, and allocation-free once a name is known.</summary>
     public bool IsMatch(string? name)

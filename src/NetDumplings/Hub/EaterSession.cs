@@ -116,6 +116,9 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
         return problem;
     }
 
+    /// <summary>What this eater's filters ask of the mesh, as NATS subjects can say it.</summary>
+    public Mesh.MeshInterest MeshInterest => new(_kitchens?.SubjectTokens, _chefs?.SubjectTokens);
+
     public bool Wants(HubFrame frame) =>
         (_chefs is null || _chefs.IsMatch(frame.Chef)) &&
         (_kitchens is null || _kitchens.IsMatch(frame.Kitchen));

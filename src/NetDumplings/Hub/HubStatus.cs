@@ -127,6 +127,10 @@ internal static class HubStatus
         w.WriteNumber("remote_gap", m.RemoteGap);
         w.WriteNumber("disconnects", m.Disconnects);
         w.WriteNumber("invalid", m.Invalid);
+        w.WriteNumber("duplicates", m.Duplicates);
+        w.WriteStartArray("subjects");
+        foreach (var subject in m.Subjects) w.WriteStringValue(subject);
+        w.WriteEndArray();
         w.WriteStartArray("remote_hubs");
         foreach (var r in m.RemoteHubs)
         {

@@ -48,6 +48,15 @@ public sealed record HubStatusMesh(
     /// <summary>Times a local kitchen was held because NATS took its dumplings more slowly than it sent them.</summary>
     public long? PublishWaits { get; init; }
 
+    /// <summary>Remote dumplings refused as invalid (not a dumpling, or a message that did not add up).</summary>
+    public long? Invalid { get; init; }
+
+    /// <summary>Copies of remote dumplings known and not delivered again (brought by a second subscription while they changed).</summary>
+    public long? Duplicates { get; init; }
+
+    /// <summary>The NATS subjects the hub takes remote dumplings from: what its eaters' filters ask for, the whole mesh (netdumplings.v1.&gt;) when they ask for all of it.</summary>
+    public IReadOnlyList<string> Subjects { get; init; } = [];
+
     /// <summary>
     /// Dumplings lost on the way between hubs, as this hub knows: its own it could not publish (NATS away)
     /// plus the holes in the other hubs' numbers (which include what NATS.Net dropped here, <see cref="Dropped"/>).
@@ -165,6 +174,11 @@ public sealed record HubStatusReport(
             Subscribed = m.TryGetProperty("subscribed", out var subscribed) && subscribed.ValueKind is JsonValueKind.True or JsonValueKind.False
                 ? subscribed.ValueKind == JsonValueKind.True : null,
             PublishWaits = Long(m, "publish_waits"),
+            Invalid = Long(m, "invalid"),
+            Duplicates = Long(m, "duplicates"),
+            Subjects = m.TryGetProperty("subjects", out var subjects) && subjects.ValueKind == JsonValueKind.Array
+                ? subjects.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToArray()
+                : [],
         };
 
     private static HubStatusRemoteHub RemoteHub(JsonElement r) =>

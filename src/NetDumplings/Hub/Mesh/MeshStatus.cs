@@ -16,5 +16,11 @@ public sealed record MeshStatus(
     /// <summary>Times a local kitchen was held because NATS took dumplings more slowly than it sent them.</summary>
     public long PublishWaits { get; init; }
     public long Invalid { get; init; }
+
+    /// <summary>The NATS subjects the hub takes remote dumplings from: what its eaters' filters ask for (<see cref="MeshInterest"/>).</summary>
+    public IReadOnlyList<string> Subjects { get; init; } = [];
+
+    /// <summary>Copies of remote dumplings a second subscription brought while the subscriptions changed: known, and not delivered again.</summary>
+    public long Duplicates { get; init; }
     public string? LastError { get; init; }
 }

@@ -14,29 +14,42 @@ internal static class MeshWire
     public const string SubjectPrefix = "netdumplings.v1";
 
     /// <summary>
-    /// Where the dumplings of a NATS message came from, in one header: <c>&lt;instance&gt; &lt;first&gt; &lt;count&gt; &lt;t|b&gt; &lt;hub name&gt;</c>
-    /// (the origin hub's instance, the number of the message's first dumpling in what that hub published, how many it
-    /// holds, text or binary frames, the hub's name). A message of one dumpling is its bytes as the kitchen sent them;
-    /// of several (a backlog of one subject, published together), each is its bytes after a 4-byte big-endian length.
-    /// One header, and many dumplings a message under load: NATS.Net builds and parses headers per message, and a
-    /// message per dumpling with four headers held the mesh to a quarter of one hub's rate.
+    /// Where the dumplings of a NATS message came from, in one header:
+    /// <c>&lt;instance&gt; &lt;first&gt; &lt;count&gt; &lt;t|b&gt; &lt;subject first&gt; &lt;hub name&gt;</c> (the origin hub's instance;
+    /// the number of the message's first dumpling in all that hub published, which only grows, so a copy that a second
+    /// subscription brings is known; how many it holds; text or binary frames; the number of its first dumpling in what
+    /// that hub published to this subject, so a hub that takes only some subjects still sees every hole; the hub's name).
+    /// A message of one dumpling is its bytes as the kitchen sent them; of several (a backlog of one subject, published
+    /// together), each is its bytes after a 4-byte big-endian length. One header, and many dumplings a message under
+    /// load: a message per dumpling with four headers held the mesh to a quarter of one hub's rate.
     /// </summary>
     public const string OriginHeader = "Nd-Origin";
 
     /// <summary>The most dumplings, and bytes, one NATS message gathers (a larger dumpling goes alone); well under NATS's 1 MB default.</summary>
     public const int MaxBatchDumplings = 256, MaxBatchBytes = 64 * 1024;
 
-    /// <summary>A subject token for a name: ASCII letters, digits, '-' and '_' as they are, anything else (., *, &gt;, spaces, %...) as %XX of its UTF-8.</summary>
+    /// <summary>
+    /// A subject token for a name, folded as eaters' filters compare names (<see cref="StringComparison.OrdinalIgnoreCase"/>:
+    /// each character's invariant upper case, except that no other character folds into ASCII), in lower case: so a
+    /// filter's name is one subject whatever the case a kitchen writes it in. ASCII letters, digits, '-' and '_' stay as
+    /// they are, anything else (., *, &gt;, spaces, %...) is written %XX of its UTF-8.
+    /// </summary>
     public static string SubjectToken(string? name)
     {
         if (string.IsNullOrEmpty(name)) return "_";
         var b = new StringBuilder(name.Length);
-        foreach (var c in Encoding.UTF8.GetBytes(name))
+        Span<byte> utf8 = stackalloc byte[4];
+        foreach (var rune in name.EnumerateRunes())
         {
-            if (c is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9' or (byte)'-' or (byte)'_')
-                b.Append((char)c);
-            else
-                b.Append('%').Append(c.ToString("X2", CultureInfo.InvariantCulture));
+            var upper = Rune.ToUpperInvariant(rune);
+            if (!rune.IsAscii && upper.IsAscii) upper = rune; // ſ is not S, nor ı I, to OrdinalIgnoreCase
+            var length = upper.EncodeToUtf8(utf8);
+            foreach (var c in utf8[..length])
+            {
+                if (c is >= (byte)'A' and <= (byte)'Z') b.Append((char)(c | 0x20));
+                else if (c is >= (byte)'0' and <= (byte)'9' or (byte)'-' or (byte)'_') b.Append((char)c);
+                else b.Append('%').Append(c.ToString("X2", CultureInfo.InvariantCulture));
+            }
         }
         return b.ToString();
     }
@@ -44,18 +57,50 @@ internal static class MeshWire
     public static string Subject(string? kitchen, string chef, DumplingDriver driver) =>
         $"{SubjectPrefix}.{SubjectToken(kitchen)}.{SubjectToken(chef)}.{(driver == DumplingDriver.Packet ? "packet" : "interval")}";
 
-    public static string Origin(string instance, long first, int count, bool binary, string hubName) =>
-        string.Create(CultureInfo.InvariantCulture, $"{instance} {first} {count} {(binary ? 'b' : 't')} {hubName}");
+    /// <summary>What a hub subscribes to for some kitchens' and chefs' dumplings (a null name: any).</summary>
+    public static string SubjectFilter(string? kitchenToken, string? chefToken) =>
+        kitchenToken is null && chefToken is null ? SubjectPrefix + ".>" : $"{SubjectPrefix}.{kitchenToken ?? "*"}.{chefToken ?? "*"}.*";
+
+    public static string Origin(string instance, long first, int count, bool binary, long subjectFirst, string hubName) =>
+        string.Create(CultureInfo.InvariantCulture, $"{instance} {first} {count} {(binary ? 'b' : 't')} {subjectFirst} {hubName}");
 
     /// <summary>Reads an <see cref="OriginHeader"/> value; false when it is not one.</summary>
-    public static bool TryParseOrigin(string value, out string instance, out long first, out int count, out bool binary, out string hubName)
+    public static bool TryParseOrigin(ReadOnlySpan<char> value, out MeshOrigin origin)
     {
-        (instance, first, count, binary, hubName) = ("", 0, 0, false, "");
-        var parts = value.Split(' ', 5);
-        if (parts.Length < 5 || parts[0].Length == 0 || parts[3] is not ("t" or "b")) return false;
-        (instance, binary, hubName) = (parts[0], parts[3] == "b", parts[4]);
-        return long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out first) && first > 0
-            && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out count) && count is > 0 and <= MaxBatchDumplings;
+        origin = default;
+        Span<Range> parts = stackalloc Range[7];
+        if (value.Split(parts, ' ') < 6) return false;
+        var hubName = value[parts[5].Start..]; // the rest: a hub's name may hold spaces
+        var binary = value[parts[3]];
+        if (value[parts[0]].IsEmpty || binary is not ("t" or "b")) return false;
+        if (!long.TryParse(value[parts[1]], NumberStyles.None, CultureInfo.InvariantCulture, out var first) || first < 1
+            || !int.TryParse(value[parts[2]], NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count is < 1 or > MaxBatchDumplings
+            || !long.TryParse(value[parts[4]], NumberStyles.None, CultureInfo.InvariantCulture, out var subjectFirst) || subjectFirst < 1)
+            return false;
+        origin = new MeshOrigin(value[parts[0]].ToString(), first, count, binary is "b", subjectFirst, hubName.ToString());
+        return true;
+    }
+
+    /// <summary>
+    /// Finds the <see cref="OriginHeader"/> in a NATS message's raw headers (<c>NATS/1.0\r\nName: value\r\n...</c>), as
+    /// NATS.Net hands them to a subscription, without building its header dictionary for every message.
+    /// </summary>
+    public static bool TryReadOrigin(in ReadOnlySequence<byte> headers, out MeshOrigin origin)
+    {
+        origin = default;
+        if (headers.Length > 4096) return false;
+        Span<byte> bytes = stackalloc byte[(int)headers.Length];
+        headers.CopyTo(bytes);
+        var name = "Nd-Origin:"u8;
+        foreach (var range in bytes.Split("\r\n"u8))
+        {
+            var line = bytes[range];
+            if (line.Length <= name.Length || !Ascii.EqualsIgnoreCase(line[..name.Length], name)) continue;
+            var value = line[name.Length..].Trim((byte)' ');
+            Span<char> text = stackalloc char[value.Length];
+            return Encoding.UTF8.TryGetChars(value, text, out var written) && TryParseOrigin(text[..written], out origin);
+        }
+        return false;
     }
 
     /// <summary>Adds one dumpling to a message of several: its length, then its bytes.</summary>
@@ -67,13 +112,16 @@ internal static class MeshWire
     }
 
     /// <summary>Reads the dumpling at <paramref name="at"/> of a message of several and moves past it; false when it runs past the end.</summary>
-    public static bool TryReadNext(ReadOnlyMemory<byte> message, ref int at, out ReadOnlyMemory<byte> dumpling)
+    public static bool TryReadNext(ReadOnlySpan<byte> message, scoped ref int at, out ReadOnlySpan<byte> dumpling)
     {
         dumpling = default;
-        if (message.Length - at < 4 || BinaryPrimitives.ReadUInt32BigEndian(message.Span[at..]) > (uint)(message.Length - at - 4)) return false;
-        var length = (int)BinaryPrimitives.ReadUInt32BigEndian(message.Span[at..]);
+        if (message.Length - at < 4 || BinaryPrimitives.ReadUInt32BigEndian(message[at..]) > (uint)(message.Length - at - 4)) return false;
+        var length = (int)BinaryPrimitives.ReadUInt32BigEndian(message[at..]);
         dumpling = message.Slice(at + 4, length);
         at += 4 + length;
         return true;
     }
 }
+
+/// <summary>What a mesh message's <see cref="MeshWire.OriginHeader"/> says.</summary>
+internal readonly record struct MeshOrigin(string Instance, long First, int Count, bool Binary, long SubjectFirst, string HubName);

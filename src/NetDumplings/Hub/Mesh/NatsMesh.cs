@@ -7,18 +7,26 @@ using NATS.Client.Core;
 namespace NetDumplings.Hub.Mesh;
 
 /// <summary>
-/// The hub's part in a mesh of hubs joined through NATS. Every dumpling a local kitchen sends is
-/// published once, bytes untouched, to <c>netdumplings.v1.&lt;kitchen&gt;.&lt;chef&gt;.&lt;driver&gt;</c> (the format:
-/// <see cref="MeshWire"/>); every dumpling another hub published is delivered to the local eaters through
-/// the hub's own publish path (numbering, replay window, filters, backpressure) and never published again,
-/// so nothing loops. While NATS is there a kitchen faster than it is held, as by a full eater; NATS being away
+/// The hub's part in a mesh of hubs joined through NATS. Every dumpling a local kitchen sends is published once,
+/// bytes untouched, to <c>netdumplings.v1.&lt;kitchen&gt;.&lt;chef&gt;.&lt;driver&gt;</c> (the format: <see cref="MeshWire"/>);
+/// every dumpling another hub published is delivered to the local eaters through the hub's own publish path
+/// (numbering, replay window, filters, backpressure) and never published again, so nothing loops. The hub subscribes
+/// to what its eaters want (<see cref="MeshInterest"/>), and only while it has eaters; remote dumplings are delivered
+/// on NATS.Net's read loop itself while the hub takes them at once, and queued (bounded, drops counted) while an
+/// eater holds them back. While NATS is there a kitchen faster than it is held, as by a full eater; NATS being away
 /// never holds the local fan-out (what cannot be published is counted lost); remote hubs' gaps are counted from
-/// their numbers. The hub takes remote dumplings only while it has eaters.
+/// their numbers, and a copy a second subscription brings (while the subscriptions change) is known by them.
 /// </summary>
 internal sealed class NatsMesh : IAsyncDisposable
 {
     private const int MaxRemoteHubs = 64, MaxKitchensPerHub = 64;
     private const int MaxDrain = 4096;
+    /// <summary>Subjects one hub subscribes to at most; eaters' filters that would need more take the whole mesh.</summary>
+    internal const int MaxSubjects = 256;
+    /// <summary>Subjects whose numbers a hub keeps, published or per remote hub received, before it starts afresh.</summary>
+    private const int MaxSubjectNumbers = 4096;
+    /// <summary>Interests of eaters that left, kept for <see cref="NatsMeshOptions.IdleSubscription"/> (so one that comes back is replayed what it missed).</summary>
+    private const int MaxLingering = 256;
 
     private readonly DumplingHub _hub;
     private readonly Channel<Outgoing> _outgoing;
@@ -27,22 +35,37 @@ internal sealed class NatsMesh : IAsyncDisposable
     private readonly Dictionary<string, RemoteHub> _remotes = [];   // by instance
     private NatsConnection? _connection;
     private Task? _run, _publish;
-    private long _publishWaits, _published, _publishLost, _received, _ownIgnored, _invalid, _dropped, _slowConsumerEvents, _remoteGap, _disconnects, _sequence;
+    private long _publishWaits, _published, _publishLost, _received, _ownIgnored, _duplicates, _invalid, _dropped, _slowConsumerEvents, _remoteGap, _disconnects, _sequence;
+    private readonly Dictionary<string, long> _subjectSequences = new(StringComparer.Ordinal); // the publish loop's own
     private string? _lastError;
     private readonly HashSet<string> _reported = []; // reasons already logged since the last successful join (RunAsync only)
-    private volatile bool _subscribed;
-    // Local eaters (the mesh is subscribed while there are any, and IdleSubscription after the last left), and who waits for that.
-    private int _eaters;
-    private long _idleSinceTicks = Environment.TickCount64;
+
+    // What the local eaters want (live ones, and those that left within IdleSubscription), and what the hub has subscribed to.
+    private readonly object _interestLock = new();
+    private readonly Dictionary<object, MeshInterest> _eaters = [];
+    private readonly Queue<(MeshInterest Interest, long Until)> _lingering = new();
+    private long _interestVersion, _appliedVersion;
     private readonly SemaphoreSlim _interestChanged = new(0);
-    private TaskCompletionSource _subscribedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile IReadOnlyList<string> _subscribedSubjects = [];
+
+    // Remote dumplings the hub could not take at once (an eater held them back): delivered in order by one drainer.
+    private readonly object _receiveLock = new();
+    private readonly Queue<Incoming> _backlog = new();
+    private int _backlogDumplings;
+    private long _backlogBytes;
+    private bool _draining, _dropping;
 
     private readonly record struct Outgoing(string Subject, ReadOnlyMemory<byte> Message, bool Binary);
+
+    /// <summary>A remote message (or what is left of one) waiting for the hub: its dumplings, each after its length when <paramref name="Framed"/>.</summary>
+    private sealed record Incoming(string Subject, string HubName, string Instance, bool Binary, bool Framed, int Count, byte[] Bytes);
 
     private sealed class RemoteHub(string name)
     {
         public string Name { get; set; } = name;
-        public long LastSequence;
+        public long LastSequence;   // of all it published: only grows, so a copy is known
+        public readonly Dictionary<string, long> LastBySubject = new(StringComparer.Ordinal); // for holes, whatever this hub subscribes to
         public long Dumplings;
         public long Gap;
         public DateTimeOffset LastSeen;
@@ -67,39 +90,69 @@ internal sealed class NatsMesh : IAsyncDisposable
     public bool Connected => _connection?.ConnectionState == NatsConnectionState.Open;
 
     /// <summary>Taking remote dumplings: the hub has eaters, or had them within <see cref="NatsMeshOptions.IdleSubscription"/>.</summary>
-    public bool Subscribed => Connected && _subscribed;
+    public bool Subscribed => Connected && _subscribedSubjects.Count > 0;
 
     /// <summary>
-    /// A local eater is about to be admitted: the hub takes remote dumplings from now on, and this waits (up to 2 s,
-    /// not at all while NATS is away) until NATS has the subscription, so the eater misses no remote dumpling published after it came.
+    /// A local eater is about to be admitted: the hub takes what it wants from now on, and this waits (up to 2 s,
+    /// not at all while NATS is away) until NATS has the subscriptions, so the eater misses no remote dumpling published after it came.
     /// </summary>
-    public async ValueTask EaterArrivingAsync(CancellationToken cancel)
+    public async ValueTask EaterArrivingAsync(object eater, MeshInterest interest, CancellationToken cancel)
     {
-        var signal = Volatile.Read(ref _subscribedSignal);
-        if (Interlocked.Increment(ref _eaters) == 1) _interestChanged.Release();
-        if (_subscribed || !Connected) return;
+        long version;
+        Task applied;
+        lock (_interestLock)
+        {
+            _eaters[eater] = interest;
+            version = ++_interestVersion;
+            applied = _applied.Task;
+        }
+        _interestChanged.Release();
         try
         {
-            await signal.Task.WaitAsync(TimeSpan.FromSeconds(2), cancel);
+            // Woken each time the subscriber has applied what the eaters want; done once that includes this one.
+            var deadline = Environment.TickCount64 + 2000;
+            while (Connected && Volatile.Read(ref _appliedVersion) < version)
+            {
+                var left = deadline - Environment.TickCount64;
+                if (left <= 0) break;
+                try { await applied.WaitAsync(TimeSpan.FromMilliseconds(Math.Min(left, 100)), cancel); }
+                catch (TimeoutException) { }
+                lock (_interestLock) applied = _applied.Task;
+            }
         }
-        catch (TimeoutException) { }
         catch (OperationCanceledException)
         {
-            EaterLeft();
+            EaterLeft(eater);
             throw;
         }
     }
 
-    /// <summary>A local eater is gone; with the last, the subscription ends after <see cref="NatsMeshOptions.IdleSubscription"/>.</summary>
-    public void EaterLeft()
+    /// <summary>A local eater is gone; what it wanted is still taken for <see cref="NatsMeshOptions.IdleSubscription"/>.</summary>
+    public void EaterLeft(object eater)
     {
-        if (Interlocked.Decrement(ref _eaters) != 0) return;
-        Volatile.Write(ref _idleSinceTicks, Environment.TickCount64);
+        lock (_interestLock)
+        {
+            if (!_eaters.Remove(eater, out var interest)) return;
+            if (_lingering.Count == MaxLingering) _lingering.Dequeue();
+            _lingering.Enqueue((interest, Environment.TickCount64 + (long)Options.IdleSubscription.TotalMilliseconds));
+            _interestVersion++;
+        }
         _interestChanged.Release();
     }
 
-    private bool Interested => Volatile.Read(ref _eaters) > 0
-        || Environment.TickCount64 - Volatile.Read(ref _idleSinceTicks) < Options.IdleSubscription.TotalMilliseconds;
+    /// <summary>What the eaters want now, and when that changes by itself (a left eater's interest expiring).</summary>
+    private (List<MeshInterest> Interests, long Version, TimeSpan NextChange) CurrentInterests()
+    {
+        lock (_interestLock)
+        {
+            var now = Environment.TickCount64;
+            while (_lingering.TryPeek(out var left) && left.Until <= now) _lingering.Dequeue();
+            var interests = new List<MeshInterest>(_eaters.Values);
+            interests.AddRange(_lingering.Select(l => l.Interest));
+            var next = _lingering.Count == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(1, _lingering.Min(l => l.Until) - now));
+            return (interests, _interestVersion, next);
+        }
+    }
 
     public void Start()
     {
@@ -222,12 +275,15 @@ internal sealed class NatsMesh : IAsyncDisposable
             foreach (var item in batch) MeshWire.Append(payload, item.Message.Span);
             data = payload.WrittenMemory;
         }
-        var headers = new NatsHeaders { [MeshWire.OriginHeader] = MeshWire.Origin(_hub.InstanceId, _sequence + 1, batch.Count, binary, Options.HubName) };
+        if (!_subjectSequences.TryGetValue(subject, out var subjectSequence) && _subjectSequences.Count >= MaxSubjectNumbers)
+            _subjectSequences.Clear(); // many subjects: they start again from 1, which the others take as a fresh start, not a hole
+        var headers = new NatsHeaders { [MeshWire.OriginHeader] = MeshWire.Origin(_hub.InstanceId, _sequence + 1, batch.Count, binary, subjectSequence + 1, Options.HubName) };
         try
         {
             await connection.PublishAsync(subject, data, headers, cancellationToken: _stopping.Token);
             // Numbered once sent: what could not be sent is counted here as lost, not again as a gap by the others.
             _sequence += batch.Count;
+            _subjectSequences[subject] = subjectSequence + batch.Count;
             Interlocked.Add(ref _published, batch.Count);
         }
         catch (Exception e) when (e is not OperationCanceledException || !_stopping.IsCancellationRequested)
@@ -266,9 +322,6 @@ internal sealed class NatsMesh : IAsyncDisposable
             ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
             ReconnectWaitMax = o.RetryInterval,
             IgnoreAuthErrorAbort = true,
-            SubPendingChannelCapacity = o.ReceiveQueueDumplings,
-            SubPendingChannelFullMode = BoundedChannelFullMode.DropNewest,
-            SuppressSlowConsumerWarnings = true,
             ConnectTimeout = TimeSpan.FromSeconds(2),
         };
     }
@@ -295,7 +348,7 @@ internal sealed class NatsMesh : IAsyncDisposable
             }
             catch (Exception e)
             {
-                _subscribed = false;
+                _subscribedSubjects = [];
                 if (_connection == connection) _connection = null;
                 await connection.DisposeAsync();
                 var reason = Describe(e);
@@ -310,53 +363,71 @@ internal sealed class NatsMesh : IAsyncDisposable
         }
     }
 
-    /// <summary>Subscribes while the hub has eaters (or had them lately), for as long as the hub runs; NATS.Net keeps the subscription across reconnections.</summary>
+    /// <summary>
+    /// Keeps the subscriptions to what the eaters want, for as long as the hub runs (none while it has no eaters);
+    /// NATS.Net keeps them across reconnections. A change subscribes to the new subjects first and lets the old go
+    /// once NATS has the new, so no eater misses a dumpling meanwhile; a copy the overlap brings is known by its number.
+    /// </summary>
     private async Task SubscribeWhileInterestedAsync(NatsConnection connection)
     {
-        while (!_stopping.IsCancellationRequested)
+        var current = new Dictionary<string, MeshSubscription>(StringComparer.Ordinal);
+        try
         {
-            while (!Interested)
-                await _interestChanged.WaitAsync(_stopping.Token);
-            await using (var subscription = await connection.SubscribeCoreAsync<byte[]>(MeshWire.SubjectPrefix + ".>", cancellationToken: _stopping.Token))
+            while (!_stopping.IsCancellationRequested)
             {
-                // NATS handles a connection's commands in order: once it answers, the subscription is in place.
-                await connection.PingAsync(_stopping.Token);
-                lock (_remoteLock)
-                    foreach (var remote in _remotes.Values) remote.LastSequence = 0; // what was published meanwhile is not a gap
-                _subscribed = true;
-                Interlocked.Exchange(ref _subscribedSignal, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-                using var idle = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-                var watch = EndWhenIdleAsync(idle);
-                try
+                var (interests, version, nextChange) = CurrentInterests();
+                var wanted = MeshInterest.Subjects(interests, MaxSubjects);
+                if (!wanted.SequenceEqual(_subscribedSubjects)) await ApplyAsync(connection, current, wanted);
+                TaskCompletionSource applied;
+                lock (_interestLock)
                 {
-                    await ReceiveAsync(subscription, idle.Token);
+                    Volatile.Write(ref _appliedVersion, version);
+                    applied = _applied;
+                    _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
                 }
-                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested) { }
-                finally
-                {
-                    _subscribed = false;
-                    idle.Cancel();
-                    await watch;
-                }
+                applied.TrySetResult();
+                await _interestChanged.WaitAsync(nextChange, _stopping.Token);
             }
-            if (!_stopping.IsCancellationRequested)
-                _hub.Report(HubLogLevel.Verbose, $"No eaters for {Options.IdleSubscription.TotalSeconds:0} s: this hub takes no remote dumplings until one comes.");
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested) { }
+        finally
+        {
+            _subscribedSubjects = [];
+            foreach (var subscription in current.Values)
+            {
+                try { await subscription.DisposeAsync(); }
+                catch (Exception e) when (e is not OutOfMemoryException) { } // the connection may be gone already
+            }
         }
     }
 
-    private async Task EndWhenIdleAsync(CancellationTokenSource idle)
+    private async Task ApplyAsync(NatsConnection connection, Dictionary<string, MeshSubscription> current, IReadOnlyList<string> wanted)
     {
-        try
+        var was = _subscribedSubjects;
+        // A subject taken again after a pause starts afresh: what was published meanwhile is no hole.
+        lock (_remoteLock)
+            foreach (var remote in _remotes.Values) remote.LastBySubject.Clear();
+        var added = false;
+        foreach (var subject in wanted)
         {
-            while (Interested)
-            {
-                var left = Options.IdleSubscription.TotalMilliseconds - (Environment.TickCount64 - Volatile.Read(ref _idleSinceTicks));
-                var wait = Volatile.Read(ref _eaters) > 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Clamp(left, 1, int.MaxValue));
-                await _interestChanged.WaitAsync(wait, idle.Token);
-            }
-            idle.Cancel();
+            if (current.ContainsKey(subject)) continue;
+            var subscription = new MeshSubscription(connection, subject, this);
+            await connection.AddSubAsync(subscription, _stopping.Token);
+            current[subject] = subscription;
+            added = true;
         }
-        catch (OperationCanceledException) { }
+        // NATS handles a connection's commands in order: once it answers, the new subscriptions are in place.
+        if (added) await connection.PingAsync(_stopping.Token);
+        foreach (var subject in current.Keys.Where(s => !wanted.Contains(s)).ToArray())
+        {
+            await current[subject].DisposeAsync();
+            current.Remove(subject);
+        }
+        _subscribedSubjects = wanted;
+        if (wanted.Count == 0)
+            _hub.Report(HubLogLevel.Verbose, $"No eaters for {Options.IdleSubscription.TotalSeconds:0} s: this hub takes no remote dumplings until one comes.");
+        else if (!was.SequenceEqual(wanted))
+            _hub.Report(HubLogLevel.Verbose, $"Taking from the mesh what the eaters want: {string.Join(", ", wanted.Take(8))}{(wanted.Count > 8 ? $" and {wanted.Count - 8} more" : "")}.");
     }
 
     private static string Describe(Exception e)
@@ -403,68 +474,185 @@ internal sealed class NatsMesh : IAsyncDisposable
         };
     }
 
-    private async Task ReceiveAsync(INatsSub<byte[]> subscription, CancellationToken cancel)
+    /// <summary>
+    /// A remote message, on NATS.Net's read loop (its buffers are only lent): delivered there while the hub takes
+    /// its dumplings at once; queued (up to <see cref="NatsMeshOptions.ReceiveQueueDumplings"/>, beyond that dropped and
+    /// counted) while an eater holds the hub back, so NATS itself is never held.
+    /// </summary>
+    internal ValueTask ReceiveAsync(string subject, ReadOnlySequence<byte>? headers, ReadOnlySequence<byte> payload)
     {
-        var reader = subscription.Msgs;
-        while (await reader.WaitToReadAsync(cancel))
+        // A message without our header (another NATS client publishing a dumpling) is one dumpling from no known hub.
+        var origin = new MeshOrigin("?", 0, 1, false, 0, "?");
+        if (headers is { } h && h.Length > 0 && !MeshWire.TryReadOrigin(h, out origin))
         {
-            // The eaters are woken once what has arrived is queued, not per dumpling (as for a kitchen's burst).
-            while (reader.TryRead(out var msg)) await DeliverAsync(msg);
-            _hub.SignalEaters();
-        }
-    }
-
-    private async ValueTask DeliverAsync(NatsMsg<byte[]> msg)
-    {
-        var message = msg.Data ?? [];
-        string instance = "?", name = "?";
-        long first = 0;
-        int count = 1;
-        var binary = false;
-        if (msg.Headers is { } headers && headers.TryGetValue(MeshWire.OriginHeader, out var origin)
-            && !MeshWire.TryParseOrigin(origin.ToString(), out instance, out first, out count, out binary, out name))
-        {
-            Invalid(msg.Subject, "?", $"its {MeshWire.OriginHeader} header is not '<instance> <first> <count> <t|b> <hub name>'");
-            return;
-        }
-        if (instance == _hub.InstanceId)
-        {
-            Interlocked.Add(ref _ownIgnored, count);
-            return;
-        }
-        Track(instance, name, first, count);
-        string? lastKitchen = null;
-        if (count == 1)
-        {
-            await DeliverOneAsync(message, binary, msg.Subject, instance, name, ref lastKitchen);
-            return;
-        }
-        // Several: each after its length. A message that does not add up is refused whole, beyond what it delivered.
-        var at = 0;
-        for (var i = 0; i < count; i++)
-        {
-            if (!MeshWire.TryReadNext(message, ref at, out var dumpling))
-            {
-                Interlocked.Add(ref _invalid, count - i - 1);
-                Invalid(msg.Subject, name, $"it says it holds {count} dumplings, but dumpling {i + 1} runs past its end");
-                return;
-            }
-            await DeliverOneAsync(dumpling, binary, msg.Subject, instance, name, ref lastKitchen);
-        }
-        if (at != message.Length) Invalid(msg.Subject, name, $"{message.Length - at} bytes follow its {count} dumplings");
-    }
-
-    private ValueTask DeliverOneAsync(ReadOnlyMemory<byte> message, bool binary, string subject, string instance, string hubName, ref string? lastKitchen)
-    {
-        if (!DumplingHub.IsForwardable(message.Span, out var chef, out var kitchen, out var error))
-        {
-            Invalid(subject, hubName, error!);
+            Invalid(subject, "?", $"its {MeshWire.OriginHeader} header is not '<instance> <first> <count> <t|b> <subject first> <hub name>'");
             return ValueTask.CompletedTask;
         }
-        Interlocked.Increment(ref _received);
-        // A message's dumplings mostly share one kitchen: it is noted once, not under the lock per dumpling.
-        if (kitchen is not null && !ReferenceEquals(kitchen, lastKitchen)) TrackKitchen(instance, hubName, lastKitchen = kitchen);
-        return _hub.PublishAsync(HubFrame.Create(message.Span, binary, chef, kitchen), null, _stopping.Token);
+        if (origin.Instance == _hub.InstanceId)
+        {
+            Interlocked.Add(ref _ownIgnored, origin.Count);
+            return ValueTask.CompletedTask;
+        }
+        if (origin.First > 0 && !Track(origin, subject)) return ValueTask.CompletedTask;
+
+        lock (_receiveLock)
+        {
+            if (_draining)
+            {
+                if (_backlogDumplings + origin.Count > Options.ReceiveQueueDumplings || _backlogBytes + payload.Length > Options.ReceiveQueueBytes)
+                {
+                    Dropped(origin, subject);
+                    return ValueTask.CompletedTask;
+                }
+                _backlog.Enqueue(new Incoming(subject, origin.HubName, origin.Instance, origin.Binary, origin.Count > 1, origin.Count, payload.ToArray()));
+                _backlogDumplings += origin.Count;
+                _backlogBytes += payload.Length;
+                return ValueTask.CompletedTask;
+            }
+        }
+
+        byte[]? rented = null;
+        ReadOnlySpan<byte> bytes;
+        if (payload.IsSingleSegment) bytes = payload.FirstSpan;
+        else
+        {
+            var copy = (rented = ArrayPool<byte>.Shared.Rent((int)payload.Length)).AsSpan(0, (int)payload.Length);
+            payload.CopyTo(copy);
+            bytes = copy;
+        }
+        try
+        {
+            int at = 0, index = 0;
+            string? lastKitchen = null;
+            if (DeliverSome(bytes, subject, origin.HubName, origin.Instance, origin.Binary, origin.Count > 1, origin.Count, ref at, ref index, ref lastKitchen, out var pending))
+            {
+                _hub.SignalEaters();
+                return ValueTask.CompletedTask;
+            }
+            // An eater holds the hub back: the rest of this message, and what comes meanwhile, wait for it in order.
+            var rest = index < origin.Count ? new Incoming(subject, origin.HubName, origin.Instance, origin.Binary, origin.Count > 1, origin.Count - index, bytes[at..].ToArray()) : null;
+            lock (_receiveLock) _draining = true;
+            _ = DrainAsync(pending, rest);
+            return ValueTask.CompletedTask;
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// Gives the hub a message's dumplings from dumpling <paramref name="index"/> (at byte <paramref name="at"/>) on. False when
+    /// one was parked behind a full eater (it is taken; <paramref name="pending"/> completes when the next may follow).
+    /// </summary>
+    private bool DeliverSome(ReadOnlySpan<byte> message, string subject, string hubName, string instance, bool binary, bool framed, int count,
+        ref int at, ref int index, ref string? lastKitchen, out ValueTask pending)
+    {
+        pending = ValueTask.CompletedTask;
+        var received = 0;
+        try
+        {
+            while (index < count)
+            {
+                ReadOnlySpan<byte> dumpling;
+                if (!framed)
+                {
+                    dumpling = message[at..];
+                    at = message.Length;
+                }
+                else if (!MeshWire.TryReadNext(message, ref at, out dumpling))
+                {
+                    // A message that does not add up is refused beyond what it delivered.
+                    Interlocked.Add(ref _invalid, count - index - 1);
+                    Invalid(subject, hubName, $"it says it holds {count} dumplings, but dumpling {index + 1} runs past its end");
+                    index = count;
+                    return true;
+                }
+                index++;
+                if (!DumplingHub.IsForwardable(dumpling, out var chef, out var kitchen, out var error))
+                {
+                    Invalid(subject, hubName, error!);
+                    continue;
+                }
+                received++;
+                // A message's dumplings mostly share one kitchen: it is noted once, not under the lock per dumpling.
+                if (kitchen is not null && !ReferenceEquals(kitchen, lastKitchen)) TrackKitchen(instance, hubName, lastKitchen = kitchen);
+                pending = _hub.PublishAsync(HubFrame.Create(dumpling, binary, chef, kitchen), null, _stopping.Token);
+                if (!pending.IsCompletedSuccessfully) return false;
+            }
+            if (framed && at != message.Length) Invalid(subject, hubName, $"{message.Length - at} bytes follow its {count} dumplings");
+            return true;
+        }
+        finally
+        {
+            Interlocked.Add(ref _received, received);
+        }
+    }
+
+    /// <summary>Waits for the eater that held the hub back, then delivers what queued meanwhile, in order, until none is left.</summary>
+    private async Task DrainAsync(ValueTask pending, Incoming? rest)
+    {
+        try
+        {
+            while (true)
+            {
+                await pending;
+                _hub.SignalEaters();
+                var next = rest;
+                rest = null;
+                if (next is null)
+                {
+                    lock (_receiveLock)
+                    {
+                        if (!_backlog.TryDequeue(out next))
+                        {
+                            _draining = _dropping = false;
+                            return;
+                        }
+                        _backlogDumplings -= next.Count;
+                        _backlogBytes -= next.Bytes.Length;
+                    }
+                }
+                int at = 0, index = 0;
+                string? lastKitchen = null;
+                while (!DeliverSome(next.Bytes, next.Subject, next.HubName, next.Instance, next.Binary, next.Framed, next.Count, ref at, ref index, ref lastKitchen, out pending))
+                {
+                    _hub.SignalEaters();
+                    await pending;
+                }
+                pending = ValueTask.CompletedTask;
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            _hub.Report(HubLogLevel.Error, $"Could not deliver remote dumplings: {e}");
+            lock (_receiveLock)
+            {
+                _backlog.Clear();
+                _backlogDumplings = 0;
+                _backlogBytes = 0;
+                _draining = _dropping = false;
+            }
+        }
+    }
+
+    /// <summary>The hub's queue for remote dumplings is full: NATS core keeps nothing, so this message is lost here, and counted.</summary>
+    private void Dropped(MeshOrigin origin, string subject)
+    {
+        Interlocked.Add(ref _dropped, origin.Count);
+        if (origin.First > 0)
+            lock (_remoteLock)
+            {
+                var remote = Remote(origin.Instance, origin.HubName);
+                remote.Gap += origin.Count;
+                Interlocked.Add(ref _remoteGap, origin.Count);
+            }
+        if (_dropping) return;
+        _dropping = true; // under _receiveLock: one event per stretch of drops
+        Interlocked.Increment(ref _slowConsumerEvents);
+        _hub.Report(HubLogLevel.Warning, $"This hub reads remote dumplings more slowly than the mesh sends them: its queue for them is full ({Options.ReceiveQueueDumplings} dumplings or {Options.ReceiveQueueBytes / (1024 * 1024)} MiB), so it drops some " +
+            $"(from {subject} and after; counted in the status as mesh dropped and remote_gap).");
     }
 
     private void Invalid(string subject, string hubName, string error)
@@ -473,24 +661,32 @@ internal sealed class NatsMesh : IAsyncDisposable
         _hub.Report(HubLogLevel.Warning, $"Skipped an invalid dumpling from the mesh ({subject}, hub '{hubName}'): {error}.");
     }
 
-    private void Track(string instance, string name, long first, int count)
+    /// <summary>
+    /// Notes a remote message's numbers: false for a copy (a second subscription brought it while they changed);
+    /// a jump in its subject's numbers is what the mesh lost between us (NATS away, or dropped on the way).
+    /// </summary>
+    private bool Track(MeshOrigin origin, string subject)
     {
         lock (_remoteLock)
         {
-            var remote = Remote(instance, name);
-            remote.Dumplings += count;
-            remote.LastSeen = DateTimeOffset.UtcNow;
-            if (first > 0)
+            var remote = Remote(origin.Instance, origin.HubName);
+            if (origin.First <= remote.LastSequence)
             {
-                // A hub numbers what it publishes: a jump is what the mesh lost between us (NATS away, or dropped).
-                if (remote.LastSequence > 0 && first > remote.LastSequence + 1)
-                {
-                    var gap = first - remote.LastSequence - 1;
-                    remote.Gap += gap;
-                    Interlocked.Add(ref _remoteGap, gap);
-                }
-                remote.LastSequence = Math.Max(remote.LastSequence, first + count - 1);
+                Interlocked.Add(ref _duplicates, origin.Count);
+                return false;
             }
+            remote.LastSequence = origin.First + origin.Count - 1;
+            remote.Dumplings += origin.Count;
+            remote.LastSeen = DateTimeOffset.UtcNow;
+            if (remote.LastBySubject.TryGetValue(subject, out var last) && origin.SubjectFirst > last + 1)
+            {
+                var gap = origin.SubjectFirst - last - 1;
+                remote.Gap += gap;
+                Interlocked.Add(ref _remoteGap, gap);
+            }
+            if (remote.LastBySubject.Count >= MaxSubjectNumbers && !remote.LastBySubject.ContainsKey(subject)) remote.LastBySubject.Clear();
+            remote.LastBySubject[subject] = origin.SubjectFirst + origin.Count - 1;
+            return true;
         }
     }
 
@@ -530,6 +726,8 @@ internal sealed class NatsMesh : IAsyncDisposable
             Disconnects = Interlocked.Read(ref _disconnects),
             PublishWaits = Interlocked.Read(ref _publishWaits),
             Subscribed = Subscribed,
+            Subjects = _subscribedSubjects,
+            Duplicates = Interlocked.Read(ref _duplicates),
             Invalid = Interlocked.Read(ref _invalid),
             LastError = _lastError,
         };

@@ -44,8 +44,15 @@ public sealed record NatsMeshOptions
     /// <summary>Dumplings waiting to be published to NATS; while NATS is there a full queue holds the kitchens, while it is away they are counted lost.</summary>
     public int PublishQueueDumplings { get; init; } = 65_536;
 
-    /// <summary>Remote dumplings NATS.Net may hold for this hub before it drops (and this hub counts) them.</summary>
-    public int ReceiveQueueDumplings { get; init; } = 65_536;
+    /// <summary>
+    /// Remote dumplings that may wait while a local eater holds the hub back (under backpressure) before the hub drops
+    /// (and counts) more: NATS core keeps nothing for a subscriber that does not read, so the hub reads on and keeps them
+    /// (up to <see cref="ReceiveQueueBytes"/> too). A burst from the mesh faster than the eaters read rides on this.
+    /// </summary>
+    public int ReceiveQueueDumplings { get; init; } = 1_048_576;
+
+    /// <summary>The bytes of remote dumplings that may wait so (as nats-server's own default for what waits for one client).</summary>
+    public long ReceiveQueueBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>How long to wait between attempts while NATS cannot be reached at start.</summary>
     public TimeSpan RetryInterval { get; init; } = TimeSpan.FromSeconds(2);
@@ -58,7 +65,7 @@ public sealed record NatsMeshOptions
                 throw new ArgumentException($"'{url}' is not a NATS server URL: use nats://host:4222 (or tls://host:4222).");
         if (string.IsNullOrWhiteSpace(HubName)) throw new ArgumentException("The hub's mesh name may not be empty.");
         if (User is null != Password is null) throw new ArgumentException("A NATS user needs a password, and a password a user.");
-        if (PublishQueueDumplings < 1 || ReceiveQueueDumplings < 1) throw new ArgumentException("The mesh queues need room for at least one dumpling.");
+        if (PublishQueueDumplings < 1 || ReceiveQueueDumplings < 1 || ReceiveQueueBytes < 1) throw new ArgumentException("The mesh queues need room for at least one dumpling.");
     }
 
     /// <summary>The servers as shown in status and logs: without any credentials a URL carries.</summary>
