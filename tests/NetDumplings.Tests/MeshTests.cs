@@ -469,4 +469,51 @@ public class MeshTests
         Assert.Equal(0, mesh.RemoteGap + mesh.Dropped);
         Assert.Equal(0, one.GetStatus().Mesh!.PublishLost);
     }
+
+    [SkippableFact]
+    public async Task Hostile_mesh_messages_are_counted_and_logged_sparingly_and_cost_the_eaters_nothing()
+    {
+        SkipWithoutNats();
+        await using var nats = await NatsServer.StartAsync();
+        await using var two = await MeshHubAsync(nats, "two");
+        var warnings = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        two.Log += (_, e) => { if (e.Level == HubLogLevel.Warning) warnings.Enqueue(e.Message); };
+        await WaitForMeshAsync(two);
+        using var eater = await EaterAsync(two, "e");
+        await WaitForSubscribedAsync(two);
+
+        // Any NATS client with the mesh's credentials can publish: here one that does so badly.
+        await using var raw = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with
+        {
+            Url = nats.Url,
+            AuthOpts = NATS.Client.Core.NatsAuthOpts.Default with { Username = NatsServer.User, Password = NatsServer.Password },
+        });
+        await raw.ConnectAsync();
+        const string subject = "netdumplings.v1.k.testchef.packet";
+        byte[] Good(int i) => System.Text.Encoding.UTF8.GetBytes(Dumpling("TestChef", "k", i));
+        NATS.Client.Core.NatsHeaders Origin(string value) => new() { [MeshWire.OriginHeader] = value };
+        byte[] Framed(params byte[][] parts) => parts.SelectMany(p => BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(p.Length)).Concat(p)).ToArray();
+
+        await raw.PublishAsync(subject, Good(0));                                                          // no header: one dumpling from no known hub
+        await raw.PublishAsync(subject, Good(99), Origin("nonsense"));                                     // invalid: 1
+        await raw.PublishAsync(subject, Framed(Good(1), [1, 2, 3])[..^2], Origin("evil 1 3 t 1 evil"));   // 1 delivered, then runs short: invalid 2
+        await raw.PublishAsync(subject, "not json"u8.ToArray(), Origin("evil 4 1 t 4 evil"));             // invalid: 1
+        await raw.PublishAsync(subject, new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 1 }, Origin("evil 5 2 t 5 evil"));        // a length past the end: invalid 2
+        await raw.PublishAsync(subject, Good(2), Origin("evil 7 1 t 7 evil"));                            // delivered
+        await raw.PublishAsync(subject, Good(3), Origin("evil 7 1 t 7 evil"));                            // its number again: a copy, not delivered
+        await raw.PublishAsync(subject, Framed(Good(4)).Concat(new byte[] { 9 }).ToArray(), Origin("evil 8 1 t 8 evil")); // framed? no: one dumpling, bytes after: invalid JSON
+        await raw.PublishAsync(subject, Good(5), Origin(two.InstanceId + " 1 1 t 1 spoof"));             // claims to be hub two itself: ignored
+        for (var i = 0; i < 200; i++) await raw.PublishAsync(subject, "{"u8.ToArray(), Origin($"flood {i + 1} 1 t {i + 1} flood")); // invalid: 200
+
+        Assert.Equal(["k/TestChef/0", "k/TestChef/1", "k/TestChef/2"], await CollectAsync(eater, 3));
+        await WaitUntilAsync(() => two.GetStatus().Mesh!.Invalid == 207, "every invalid message counted");
+        var mesh = two.GetStatus().Mesh!;
+        Assert.Equal(3, mesh.Received);
+        Assert.Equal(1, mesh.Duplicates);
+        Assert.True(warnings.Count(w => w.Contains("invalid dumpling from the mesh")) <= 3, string.Join("\n", warnings));
+        // The hub still serves: a good dumpling after all that arrives.
+        using var eater2 = await EaterAsync(two, "e2");
+        await raw.PublishAsync(subject, Good(6), Origin("evil 9 1 t 9 evil"));
+        Assert.Equal(["k/TestChef/6"], await CollectAsync(eater2, 1));
+    }
 }

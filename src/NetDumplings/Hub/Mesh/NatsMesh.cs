@@ -37,6 +37,7 @@ internal sealed class NatsMesh : IAsyncDisposable
     private Task? _run, _publish;
     private long _publishWaits, _published, _publishLost, _received, _ownIgnored, _duplicates, _invalid, _dropped, _slowConsumerEvents, _remoteGap, _disconnects, _sequence;
     private readonly Dictionary<string, long> _subjectSequences = new(StringComparer.Ordinal); // the publish loop's own
+    private long _invalidReportedAt, _invalidUnreported;
     private string? _lastError;
     private readonly HashSet<string> _reported = []; // reasons already logged since the last successful join (RunAsync only)
 
@@ -658,7 +659,17 @@ internal sealed class NatsMesh : IAsyncDisposable
     private void Invalid(string subject, string hubName, string error)
     {
         Interlocked.Increment(ref _invalid);
-        _hub.Report(HubLogLevel.Warning, $"Skipped an invalid dumpling from the mesh ({subject}, hub '{hubName}'): {error}.");
+        // At most a line a second: any NATS client with the mesh's credentials could publish junk as fast as it likes.
+        var now = Environment.TickCount64;
+        var last = Volatile.Read(ref _invalidReportedAt);
+        if ((last != 0 && now - last < 1000) || Interlocked.CompareExchange(ref _invalidReportedAt, now, last) != last)
+        {
+            Interlocked.Increment(ref _invalidUnreported);
+            return;
+        }
+        var more = Interlocked.Exchange(ref _invalidUnreported, 0);
+        _hub.Report(HubLogLevel.Warning, $"Skipped an invalid dumpling from the mesh ({subject}, hub '{hubName}'): {error}." +
+            (more > 0 ? $" {more} more were skipped since the last such line (all counted as mesh invalid)." : ""));
     }
 
     /// <summary>
