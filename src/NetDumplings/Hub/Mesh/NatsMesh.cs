@@ -482,19 +482,34 @@ internal sealed class NatsMesh : IAsyncDisposable
     /// </summary>
     internal ValueTask ReceiveAsync(string subject, ReadOnlySequence<byte>? headers, ReadOnlySequence<byte> payload)
     {
+        // Nothing may escape to NATS.Net: an exception there would end the subscription, and with it all remote delivery.
+        try
+        {
+            Receive(subject, headers, payload);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            _hub.Report(HubLogLevel.Error, $"Could not take a message from the mesh ({subject}): {e}");
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private void Receive(string subject, ReadOnlySequence<byte>? headers, ReadOnlySequence<byte> payload)
+    {
         // A message without our header (another NATS client publishing a dumpling) is one dumpling from no known hub.
         var origin = new MeshOrigin("?", 0, 1, false, 0, "?");
         if (headers is { } h && h.Length > 0 && !MeshWire.TryReadOrigin(h, out origin))
         {
             Invalid(subject, "?", $"its {MeshWire.OriginHeader} header is not '<instance> <first> <count> <t|b> <subject first> <hub name>'");
-            return ValueTask.CompletedTask;
+            return;
         }
         if (origin.Instance == _hub.InstanceId)
         {
             Interlocked.Add(ref _ownIgnored, origin.Count);
-            return ValueTask.CompletedTask;
+            return;
         }
-        if (origin.First > 0 && !Track(origin, subject)) return ValueTask.CompletedTask;
+        if (origin.First > 0 && !Track(origin, subject)) return;
 
         lock (_receiveLock)
         {
@@ -503,12 +518,12 @@ internal sealed class NatsMesh : IAsyncDisposable
                 if (_backlogDumplings + origin.Count > Options.ReceiveQueueDumplings || _backlogBytes + payload.Length > Options.ReceiveQueueBytes)
                 {
                     Dropped(origin, subject);
-                    return ValueTask.CompletedTask;
+                    return;
                 }
                 _backlog.Enqueue(new Incoming(subject, origin.HubName, origin.Instance, origin.Binary, origin.Count > 1, origin.Count, payload.ToArray()));
                 _backlogDumplings += origin.Count;
                 _backlogBytes += payload.Length;
-                return ValueTask.CompletedTask;
+                return;
             }
         }
 
@@ -528,13 +543,13 @@ internal sealed class NatsMesh : IAsyncDisposable
             if (DeliverSome(bytes, subject, origin.HubName, origin.Instance, origin.Binary, origin.Count > 1, origin.Count, ref at, ref index, ref lastKitchen, out var pending))
             {
                 _hub.SignalEaters();
-                return ValueTask.CompletedTask;
+                return;
             }
             // An eater holds the hub back: the rest of this message, and what comes meanwhile, wait for it in order.
             var rest = index < origin.Count ? new Incoming(subject, origin.HubName, origin.Instance, origin.Binary, origin.Count > 1, origin.Count - index, bytes[at..].ToArray()) : null;
             lock (_receiveLock) _draining = true;
             _ = DrainAsync(pending, rest);
-            return ValueTask.CompletedTask;
+            return;
         }
         finally
         {
