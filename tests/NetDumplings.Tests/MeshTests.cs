@@ -17,7 +17,7 @@ public class MeshTests
 {
     private static void SkipWithoutNats() => Skip.If(NatsServer.Program is null, NatsServer.Advice);
 
-    private static Task<DumplingHub> MeshHubAsync(NatsServer nats, string name, string password = NatsServer.Password) =>
+    private static Task<DumplingHub> MeshHubAsync(NatsServer nats, string name, string password = NatsServer.Password, TimeSpan? idleSubscription = null) =>
         StartHubAsync(new DumplingHubOptions
         {
             StatusInterval = TimeSpan.Zero,
@@ -28,6 +28,7 @@ public class MeshTests
                 User = NatsServer.User,
                 Password = password,
                 RetryInterval = TimeSpan.FromMilliseconds(500),
+                IdleSubscription = idleSubscription ?? new NatsMeshOptions { Servers = "x" }.IdleSubscription,
             },
         });
 
@@ -337,15 +338,7 @@ public class MeshTests
         SkipWithoutNats();
         await using var nats = await NatsServer.StartAsync();
         await using var one = await MeshHubAsync(nats, "one");
-        await using var two = await StartHubAsync(new DumplingHubOptions
-        {
-            StatusInterval = TimeSpan.Zero,
-            Mesh = new NatsMeshOptions
-            {
-                Servers = nats.Url, HubName = "two", User = NatsServer.User, Password = NatsServer.Password,
-                IdleSubscription = TimeSpan.FromMilliseconds(300),
-            },
-        });
+        await using var two = await MeshHubAsync(nats, "two", idleSubscription: TimeSpan.FromMilliseconds(300));
         await WaitForMeshAsync(one, two);
         using var kitchen = await KitchenAsync(one, "k");
 
@@ -418,15 +411,7 @@ public class MeshTests
         SkipWithoutNats();
         await using var nats = await NatsServer.StartAsync();
         await using var one = await MeshHubAsync(nats, "one");
-        await using var two = await StartHubAsync(new DumplingHubOptions
-        {
-            StatusInterval = TimeSpan.Zero,
-            Mesh = new NatsMeshOptions
-            {
-                Servers = nats.Url, HubName = "two", User = NatsServer.User, Password = NatsServer.Password,
-                IdleSubscription = TimeSpan.FromMilliseconds(500),
-            },
-        });
+        await using var two = await MeshHubAsync(nats, "two", idleSubscription: TimeSpan.FromMilliseconds(500));
         await WaitForMeshAsync(one, two);
         using var arpOnly = await EaterAsync(two, "arp", ",\"chefs\":[\"arpchef\"]");
         await WaitUntilAsync(() => two.GetStatus().Eaters.Count == 1, "the eater admitted");
