@@ -55,6 +55,9 @@ Describe 'Start-DumplingHub -Nats' {
                 $s = Get-DumplingHubStatus -Hub $b.Info.EaterHub
                 $s.Mesh.Received | Should -Be 1
                 $s.Mesh.Subscribed | Should -BeTrue   # hub b has eaters: it takes remote dumplings
+                # ... only what they ask for: the far eater's chef (and the status reader's own, SystemStatusChef).
+                $s.Mesh.Subjects | Should -Contain 'netdumplings.v1.*.testchef.*'
+                $s.Mesh.Subjects | Should -Not -Contain 'netdumplings.v1.>'
                 $s.Mesh.RemoteHubs.HubName | Should -Be 'a'
                 @($s.Mesh.RemoteKitchens) | Should -Be @('a/ka')
                 ($s | Out-String -Width 200) | Should -Match 'Mesh'
