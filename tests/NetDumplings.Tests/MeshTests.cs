@@ -85,40 +85,62 @@ public class MeshTests
     {
         Assert.Equal("netdumplings.v1.site-1_a.arpchef.packet", MeshWire.Subject("site-1_a", "ARPChef", DumplingDriver.Packet));
         Assert.Equal("netdumplings.v1._.systemstatuschef.interval", MeshWire.Subject(null, "SystemStatusChef", DumplingDriver.Interval));
-        // Folded as filters compare names (é and É are one name to a filter, so one token), the rest %XX of its UTF-8.
-        Assert.Equal("a%2Eb%2A%3E%20c%25%C3%89", MeshWire.SubjectToken("a.b*> c%é"));
-        Assert.Equal(MeshWire.SubjectToken("a.b*> c%É"), MeshWire.SubjectToken("a.b*> c%é"));
+        // ASCII folded as filters compare names; the rest %XX of its UTF-8, unfolded (other scripts fold by each machine's tables).
+        Assert.Equal("a%2Eb%2A%3E%20c%25%C3%A9", MeshWire.SubjectToken("A.b*> c%é"));
+        Assert.NotEqual(MeshWire.SubjectToken("É"), MeshWire.SubjectToken("é"));
+        // A long name: a fixed-length hash of its token, the same for every ASCII spelling, so no subject nears NATS's 4 KiB line.
+        var longName = new string('x', 40) + "." + new string('y', 40);
+        var token = MeshWire.SubjectToken(longName);
+        Assert.Matches("^~[0-9a-f]{32}$", token);
+        Assert.Equal(token, MeshWire.SubjectToken(longName.ToUpperInvariant()));
+        Assert.NotEqual(token, MeshWire.SubjectToken(longName + "z"));
+        Assert.True(MeshWire.Subject(new string('é', 5000), new string('%', 5000), DumplingDriver.Packet).Length < 200);
     }
 
     [Fact]
-    public void Names_one_to_a_filter_are_one_subject_token_and_others_are_not()
+    public void An_ASCII_name_and_any_other_share_a_token_exactly_when_a_filter_takes_them_for_one()
     {
         // Pairs of names from a small alphabet with case pairs, non-ASCII and look-alikes (ı, K, ſ, ß, Deseret):
-        // equal tokens exactly when the hub's filters (OrdinalIgnoreCase) take the names for one.
+        // for a filter's ASCII name, equal tokens exactly when the hub's filters (OrdinalIgnoreCase) take the names for one.
         string[] letters = ["a", "A", "i", "I", "\u0131", "\u0130", "k", "K", "\u212A", "s", "S", "\u017F", "\u00DF", "\u00E9", "\u00C9", "\U00010400", "\U00010428", ".", "%", " "];
         var random = new Random(7);
         string Name() => string.Concat(Enumerable.Range(0, random.Next(1, 4)).Select(_ => letters[random.Next(letters.Length)]));
-        for (var n = 0; n < 20_000; n++)
+        var checkedPairs = 0;
+        for (var n = 0; n < 40_000; n++)
         {
             var (a, b) = (Name(), Name());
+            if (!MeshWire.IsFoldable(a)) continue;
+            checkedPairs++;
             Assert.True(string.Equals(a, b, StringComparison.OrdinalIgnoreCase) == (MeshWire.SubjectToken(a) == MeshWire.SubjectToken(b)), $"'{a}' and '{b}'");
         }
+        Assert.True(checkedPairs > 1000);
     }
 
     [Fact]
-    public void The_origin_header_is_read_from_its_bytes_and_anything_else_is_refused()
+    public void Subject_filters_match_as_NATS_matches_them()
     {
+        Assert.True(MeshWire.Matches("netdumplings.v1.>", "netdumplings.v1.k.c.packet"));
+        Assert.True(MeshWire.Matches("netdumplings.v1.*.c.*", "netdumplings.v1.k.c.packet"));
+        Assert.True(MeshWire.Matches("netdumplings.v1.k.>", "netdumplings.v1.k.c.interval"));
+        Assert.False(MeshWire.Matches("netdumplings.v1.*.c.*", "netdumplings.v1.k.d.packet"));
+        Assert.False(MeshWire.Matches("netdumplings.v1.k.>", "netdumplings.v1.k"));
+        Assert.False(MeshWire.Matches("netdumplings.v1.*.c.*", "netdumplings.v1.k.c.packet.x"));
+    }
+
+    [Fact]
+    public void The_origin_header_is_read_from_its_bytes_and_anything_else_is_told_apart()
+    {
+        static System.Buffers.ReadOnlySequence<byte> Headers(string lines) => new(System.Text.Encoding.UTF8.GetBytes($"NATS/1.0\r\n{lines}\r\n"));
         var value = MeshWire.Origin("abc123", 41, 3, true, 7, "site a (east)");
-        var raw = new System.Buffers.ReadOnlySequence<byte>(System.Text.Encoding.UTF8.GetBytes($"NATS/1.0\r\nX-Other: 1\r\n{MeshWire.OriginHeader}: {value}\r\n\r\n"));
-        Assert.True(MeshWire.TryReadOrigin(raw, out var origin));
+        Assert.Equal(OriginRead.Found, MeshWire.ReadOrigin(Headers($"X-Other: 1\r\n{MeshWire.OriginHeader}: {value}\r\n"), out var origin));
         Assert.Equal(new MeshOrigin("abc123", 41, 3, true, 7, "site a (east)"), origin);
-        foreach (var bad in new[] { "", "abc 1 1 t", "abc 0 1 t 1 h", "abc 1 0 t 1 h", "abc 1 257 t 1 h", "abc 1 1 x 1 h", "abc 1 1 t 0 h", "abc -1 1 t 1 h", " 1 1 t 1 h", "abc 99999999999999999999 1 t 1 h" })
-        {
-            var header = new System.Buffers.ReadOnlySequence<byte>(System.Text.Encoding.UTF8.GetBytes($"NATS/1.0\r\n{MeshWire.OriginHeader}: {bad}\r\n\r\n"));
-            Assert.False(MeshWire.TryReadOrigin(header, out _), bad);
-        }
-        Assert.False(MeshWire.TryReadOrigin(new System.Buffers.ReadOnlySequence<byte>(new byte[10_000]), out _));
-        Assert.False(MeshWire.TryReadOrigin(new System.Buffers.ReadOnlySequence<byte>("NATS/1.0\r\n\r\n"u8.ToArray()), out _));
+        foreach (var bad in new[] { "", "abc 1 1 t", "abc 0 1 t 1 h", "abc 1 0 t 1 h", "abc 1 257 t 1 h", "abc 1 1 x 1 h", "abc 1 1 t 0 h", "abc -1 1 t 1 h", " 1 1 t 1 h",
+            "abc 99999999999999999999 1 t 1 h", $"abc {MeshWire.MaxNumber + 1} 1 t 1 h", $"abc 1 1 t {MeshWire.MaxNumber + 1} h" })
+            Assert.Equal(OriginRead.Malformed, MeshWire.ReadOrigin(Headers($"{MeshWire.OriginHeader}: {bad}\r\n"), out _));
+        Assert.Equal(OriginRead.Malformed, MeshWire.ReadOrigin(new System.Buffers.ReadOnlySequence<byte>(new byte[10_000]), out _));
+        // Another NATS client's headers without ours: no origin, not a bad one.
+        Assert.Equal(OriginRead.Absent, MeshWire.ReadOrigin(Headers(""), out _));
+        Assert.Equal(OriginRead.Absent, MeshWire.ReadOrigin(Headers("traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n"), out _));
     }
 
     private static MeshInterest Interest(string[]? kitchens, string[]? chefs) =>
@@ -150,6 +172,8 @@ public class MeshTests
         Assert.Equal(["arpchef", "dns%2Echef"], literal.SubjectTokens!.Order());
         var wild = EaterFilter.Read(JsonDocument.Parse("""{"chefs":["ARPChef","DNS*"]}""").RootElement, "chefs", options, out _)!;
         Assert.Null(wild.SubjectTokens);
+        var notAscii = EaterFilter.Read(JsonDocument.Parse("""{"kitchens":["k1","küche"]}""").RootElement, "kitchens", options, out _)!;
+        Assert.Null(notAscii.SubjectTokens);
     }
 
     [Fact]
@@ -488,17 +512,20 @@ public class MeshTests
         await raw.PublishAsync(subject, Good(3), Origin("evil 7 1 t 7 evil"));                            // its number again: a copy, not delivered
         await raw.PublishAsync(subject, Framed(Good(4)).Concat(new byte[] { 9 }).ToArray(), Origin("evil 8 1 t 8 evil")); // framed? no: one dumpling, bytes after: invalid JSON
         await raw.PublishAsync(subject, Good(5), Origin(two.InstanceId + " 1 1 t 1 spoof"));             // claims to be hub two itself: ignored
+        await raw.PublishAsync(subject, Good(10), new NATS.Client.Core.NatsHeaders { ["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" }); // others' headers only: delivered
+        await raw.PublishAsync(subject, Good(11), Origin("evil 1000000 1 t 1000 evil"));                 // a leap: delivered (a hole counted)
+        await raw.PublishAsync(subject, Good(12), Origin("evil 10 1 t 10 evil"));                        // far below it: a fresh start, not a copy
         for (var i = 0; i < 200; i++) await raw.PublishAsync(subject, "{"u8.ToArray(), Origin($"flood {i + 1} 1 t {i + 1} flood")); // invalid: 200
 
-        Assert.Equal(["k/TestChef/0", "k/TestChef/1", "k/TestChef/2"], await CollectAsync(eater, 3));
+        Assert.Equal(["k/TestChef/0", "k/TestChef/1", "k/TestChef/2", "k/TestChef/10", "k/TestChef/11", "k/TestChef/12"], await CollectAsync(eater, 6));
         await WaitUntilAsync(() => two.GetStatus().Mesh!.Invalid == 207, "every invalid message counted");
         var mesh = two.GetStatus().Mesh!;
-        Assert.Equal(3, mesh.Received);
+        Assert.Equal(6, mesh.Received);
         Assert.Equal(1, mesh.Duplicates);
         Assert.True(warnings.Count(w => w.Contains("invalid dumpling from the mesh")) <= 3, string.Join("\n", warnings));
         // The hub still serves: a good dumpling after all that arrives.
         using var eater2 = await EaterAsync(two, "e2");
-        await raw.PublishAsync(subject, Good(6), Origin("evil 9 1 t 9 evil"));
+        await raw.PublishAsync(subject, Good(6), Origin("evil 11 1 t 11 evil"));
         Assert.Equal(["k/TestChef/6"], await CollectAsync(eater2, 1));
     }
 }

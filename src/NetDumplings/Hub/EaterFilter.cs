@@ -29,10 +29,13 @@ internal sealed class EaterFilter
         _names = names;
         _wildcards = wildcards;
         if (wildcards.Length > 0) _remembered = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
-        else SubjectTokens = names.Select(Mesh.MeshWire.SubjectToken).ToHashSet(StringComparer.Ordinal);
+        else if (names.All(Mesh.MeshWire.IsFoldable)) SubjectTokens = names.Select(Mesh.MeshWire.SubjectToken).ToHashSet(StringComparer.Ordinal);
     }
 
-    /// <summary>The names as mesh subject tokens; null when a wildcard is among them (NATS subjects match whole tokens only).</summary>
+    /// <summary>
+    /// The names as mesh subject tokens; null when a wildcard is among them (NATS subjects match whole tokens only) or a
+    /// name that is not ASCII (its other spellings' tokens could differ from hub to hub).
+    /// </summary>
     public IReadOnlySet<string>? SubjectTokens { get; }
 
     /// <summary>Called by every kitchen's session at once: thread-safe, and allocation-free once a name is known.</summary>

@@ -28,31 +28,34 @@ internal static class MeshWire
     /// <summary>The most dumplings, and bytes, one NATS message gathers (a larger dumpling goes alone); well under NATS's 1 MB default.</summary>
     public const int MaxBatchDumplings = 256, MaxBatchBytes = 64 * 1024;
 
+    /// <summary>The longest subject token; a longer one is written <c>~</c> and a hash (NATS refuses control lines over 4 KiB, and closes the connection that sent one).</summary>
+    public const int MaxTokenLength = 64;
+
     /// <summary>
-    /// A subject token for a name, folded as eaters' filters compare names (<see cref="StringComparison.OrdinalIgnoreCase"/>:
-    /// each character's invariant upper case, except that no other character folds into ASCII), in lower case: so a
-    /// filter's name is one subject whatever the case a kitchen writes it in. ASCII letters, digits, '-' and '_' stay as
-    /// they are, anything else (., *, &gt;, spaces, %...) is written %XX of its UTF-8.
+    /// A subject token for a name. ASCII letters in lower case (eaters' filters compare names without regard to ASCII
+    /// case, and .NET's OrdinalIgnoreCase folds no other character into ASCII), digits, '-' and '_' as they are,
+    /// anything else (., *, &gt;, spaces, %, any non-ASCII...) as %XX of its UTF-8, unfolded: how other scripts fold
+    /// depends on the Unicode tables of each machine, so a filter naming such a name does not narrow what its hub
+    /// subscribes to (<see cref="IsFoldable"/>). A token over <see cref="MaxTokenLength"/> characters becomes
+    /// <c>~</c> and 32 hex digits of its SHA-256, the same on every hub.
     /// </summary>
     public static string SubjectToken(string? name)
     {
         if (string.IsNullOrEmpty(name)) return "_";
         var b = new StringBuilder(name.Length);
-        Span<byte> utf8 = stackalloc byte[4];
-        foreach (var rune in name.EnumerateRunes())
+        foreach (var c in Encoding.UTF8.GetBytes(name))
         {
-            var upper = Rune.ToUpperInvariant(rune);
-            if (!rune.IsAscii && upper.IsAscii) upper = rune; // ſ is not S, nor ı I, to OrdinalIgnoreCase
-            var length = upper.EncodeToUtf8(utf8);
-            foreach (var c in utf8[..length])
-            {
-                if (c is >= (byte)'A' and <= (byte)'Z') b.Append((char)(c | 0x20));
-                else if (c is >= (byte)'0' and <= (byte)'9' or (byte)'-' or (byte)'_') b.Append((char)c);
-                else b.Append('%').Append(c.ToString("X2", CultureInfo.InvariantCulture));
-            }
+            if (c is >= (byte)'A' and <= (byte)'Z') b.Append((char)(c | 0x20));
+            else if (c is >= (byte)'a' and <= (byte)'z' or >= (byte)'0' and <= (byte)'9' or (byte)'-' or (byte)'_') b.Append((char)c);
+            else b.Append('%').Append(c.ToString("X2", CultureInfo.InvariantCulture));
         }
-        return b.ToString();
+        if (b.Length <= MaxTokenLength) return b.ToString();
+        var hash = System.Security.Cryptography.SHA256.HashData(Encoding.ASCII.GetBytes(b.ToString()));
+        return "~" + Convert.ToHexStringLower(hash.AsSpan(0, 16));
     }
+
+    /// <summary>A name whose token every hub makes alike for every spelling a filter takes for it: ASCII only.</summary>
+    public static bool IsFoldable(string name) => Ascii.IsValid(name);
 
     public static string Subject(string? kitchen, string chef, DumplingDriver driver) =>
         $"{SubjectPrefix}.{SubjectToken(kitchen)}.{SubjectToken(chef)}.{(driver == DumplingDriver.Packet ? "packet" : "interval")}";
@@ -61,8 +64,24 @@ internal static class MeshWire
     public static string SubjectFilter(string? kitchenToken, string? chefToken) =>
         kitchenToken is null && chefToken is null ? SubjectPrefix + ".>" : $"{SubjectPrefix}.{kitchenToken ?? "*"}.{chefToken ?? "*"}.*";
 
+    /// <summary>Whether a NATS subject filter (tokens, <c>*</c> for one, <c>&gt;</c> for the rest) takes a subject.</summary>
+    public static bool Matches(string filter, string subject)
+    {
+        var f = filter.Split('.');
+        var t = subject.Split('.');
+        for (var i = 0; i < f.Length; i++)
+        {
+            if (f[i] == ">") return t.Length > i;
+            if (i >= t.Length || (f[i] != "*" && f[i] != t[i])) return false;
+        }
+        return f.Length == t.Length;
+    }
+
     public static string Origin(string instance, long first, int count, bool binary, long subjectFirst, string hubName) =>
         string.Create(CultureInfo.InvariantCulture, $"{instance} {first} {count} {(binary ? 'b' : 't')} {subjectFirst} {hubName}");
+
+    /// <summary>The largest number a hub's header may carry: far beyond any real count, and far from overflowing when counted on.</summary>
+    public const long MaxNumber = 1L << 53;
 
     /// <summary>Reads an <see cref="OriginHeader"/> value; false when it is not one.</summary>
     public static bool TryParseOrigin(ReadOnlySpan<char> value, out MeshOrigin origin)
@@ -75,7 +94,8 @@ internal static class MeshWire
         if (value[parts[0]].IsEmpty || binary is not ("t" or "b")) return false;
         if (!long.TryParse(value[parts[1]], NumberStyles.None, CultureInfo.InvariantCulture, out var first) || first < 1
             || !int.TryParse(value[parts[2]], NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count is < 1 or > MaxBatchDumplings
-            || !long.TryParse(value[parts[4]], NumberStyles.None, CultureInfo.InvariantCulture, out var subjectFirst) || subjectFirst < 1)
+            || !long.TryParse(value[parts[4]], NumberStyles.None, CultureInfo.InvariantCulture, out var subjectFirst) || subjectFirst < 1
+            || first > MaxNumber || subjectFirst > MaxNumber)
             return false;
         origin = new MeshOrigin(value[parts[0]].ToString(), first, count, binary is "b", subjectFirst, hubName.ToString());
         return true;
@@ -85,22 +105,22 @@ internal static class MeshWire
     /// Finds the <see cref="OriginHeader"/> in a NATS message's raw headers (<c>NATS/1.0\r\nName: value\r\n...</c>), as
     /// NATS.Net hands them to a subscription, without building its header dictionary for every message.
     /// </summary>
-    public static bool TryReadOrigin(in ReadOnlySequence<byte> headers, out MeshOrigin origin)
+    public static OriginRead ReadOrigin(in ReadOnlySequence<byte> headers, out MeshOrigin origin)
     {
         origin = default;
-        if (headers.Length > 4096) return false;
+        if (headers.Length > 4096) return OriginRead.Malformed;
         Span<byte> bytes = stackalloc byte[(int)headers.Length];
         headers.CopyTo(bytes);
         var name = "Nd-Origin:"u8;
-        foreach (var range in bytes.Split("\r\n"u8))
+        foreach (var range in ((ReadOnlySpan<byte>)bytes).Split("\r\n"u8))
         {
             var line = bytes[range];
-            if (line.Length <= name.Length || !Ascii.EqualsIgnoreCase(line[..name.Length], name)) continue;
+            if (line.Length < name.Length || !Ascii.EqualsIgnoreCase(line[..name.Length], name)) continue;
             var value = line[name.Length..].Trim((byte)' ');
             Span<char> text = stackalloc char[value.Length];
-            return Encoding.UTF8.TryGetChars(value, text, out var written) && TryParseOrigin(text[..written], out origin);
+            return Encoding.UTF8.TryGetChars(value, text, out var written) && TryParseOrigin(text[..written], out origin) ? OriginRead.Found : OriginRead.Malformed;
         }
-        return false;
+        return OriginRead.Absent;
     }
 
     /// <summary>Adds one dumpling to a message of several: its length, then its bytes.</summary>
@@ -122,6 +142,9 @@ internal static class MeshWire
         return true;
     }
 }
+
+/// <summary>Whether a mesh message has an <see cref="MeshWire.OriginHeader"/>: none (another NATS client's), a good one, or one that is not.</summary>
+internal enum OriginRead { Absent, Found, Malformed }
 
 /// <summary>What a mesh message's <see cref="MeshWire.OriginHeader"/> says.</summary>
 internal readonly record struct MeshOrigin(string Instance, long First, int Count, bool Binary, long SubjectFirst, string HubName);

@@ -23,6 +23,8 @@ internal sealed class NatsMesh : IAsyncDisposable
     private const int MaxDrain = 4096;
     /// <summary>Subjects one hub subscribes to at most; eaters' filters that would need more take the whole mesh.</summary>
     internal const int MaxSubjects = 256;
+    /// <summary>How far below a hub's last number a message still counts as a copy of one already delivered.</summary>
+    private const long CopyWindow = 4 * MeshWire.MaxBatchDumplings;
     /// <summary>Subjects whose numbers a hub keeps, published or per remote hub received, before it starts afresh.</summary>
     private const int MaxSubjectNumbers = 4096;
     /// <summary>Interests of eaters that left, kept for <see cref="NatsMeshOptions.IdleSubscription"/> (so one that comes back is replayed what it missed).</summary>
@@ -37,7 +39,7 @@ internal sealed class NatsMesh : IAsyncDisposable
     private Task? _run, _publish;
     private long _publishWaits, _published, _publishLost, _received, _ownIgnored, _duplicates, _invalid, _dropped, _slowConsumerEvents, _remoteGap, _disconnects, _sequence;
     private readonly Dictionary<string, long> _subjectSequences = new(StringComparer.Ordinal); // the publish loop's own
-    private long _invalidReportedAt, _invalidUnreported;
+    private readonly SparseLog _invalidLog = new(), _publishFailedLog = new();
     private string? _lastError;
     private readonly HashSet<string> _reported = []; // reasons already logged since the last successful join (RunAsync only)
 
@@ -290,6 +292,9 @@ internal sealed class NatsMesh : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
             Interlocked.Add(ref _publishLost, batch.Count);
+            if (_publishFailedLog.TryLog(out var unlogged))
+                _hub.Report(HubLogLevel.Warning, $"Could not publish {batch.Count} dumpling(s) to the mesh ({subject}): {Describe(e)}; counted as publish_lost." +
+                    SparseLog.More(unlogged, "publishes failed"));
         }
     }
 
@@ -405,9 +410,6 @@ internal sealed class NatsMesh : IAsyncDisposable
     private async Task ApplyAsync(NatsConnection connection, Dictionary<string, MeshSubscription> current, IReadOnlyList<string> wanted)
     {
         var was = _subscribedSubjects;
-        // A subject taken again after a pause starts afresh: what was published meanwhile is no hole.
-        lock (_remoteLock)
-            foreach (var remote in _remotes.Values) remote.LastBySubject.Clear();
         var added = false;
         foreach (var subject in wanted)
         {
@@ -425,6 +427,20 @@ internal sealed class NatsMesh : IAsyncDisposable
             current.Remove(subject);
         }
         _subscribedSubjects = wanted;
+        // A subject no longer taken forgets its numbers: taken again later, what was published meanwhile is no hole.
+        // (Checked subject by subject while that is cheap; beyond, all start afresh, blind to a hole at this moment only.)
+        lock (_remoteLock)
+        {
+            var checks = (long)wanted.Count * _remotes.Values.Sum(r => r.LastBySubject.Count);
+            foreach (var remote in _remotes.Values)
+            {
+                if (wanted.Count == 1 && wanted[0] == MeshWire.SubjectFilter(null, null)) break;
+                if (checks > 100_000) remote.LastBySubject.Clear();
+                else
+                    foreach (var subject in remote.LastBySubject.Keys.Where(s => !wanted.Any(w => MeshWire.Matches(w, s))).ToArray())
+                        remote.LastBySubject.Remove(subject);
+            }
+        }
         if (wanted.Count == 0)
             _hub.Report(HubLogLevel.Verbose, $"No eaters for {Options.IdleSubscription.TotalSeconds:0} s: this hub takes no remote dumplings until one comes.");
         else if (!was.SequenceEqual(wanted))
@@ -444,17 +460,8 @@ internal sealed class NatsMesh : IAsyncDisposable
 
     private void Hook(NatsConnection connection)
     {
-        connection.MessageDropped += (_, _) =>
-        {
-            Interlocked.Increment(ref _dropped);
-            return default;
-        };
-        connection.SlowConsumerDetected += (_, _) =>
-        {
-            Interlocked.Increment(ref _slowConsumerEvents);
-            _hub.Report(HubLogLevel.Warning, "This hub reads remote dumplings more slowly than the mesh sends them: NATS.Net is dropping some (counted in the status as mesh dropped).");
-            return default;
-        };
+        // (NATS.Net's MessageDropped and SlowConsumerDetected are its own subscriptions' channels; this hub's queue for
+        // remote dumplings is its own, and counts its drops in Receive.)
         connection.ConnectionDisconnected += (_, args) =>
         {
             Interlocked.Increment(ref _disconnects);
@@ -499,7 +506,13 @@ internal sealed class NatsMesh : IAsyncDisposable
     {
         // A message without our header (another NATS client publishing a dumpling) is one dumpling from no known hub.
         var origin = new MeshOrigin("?", 0, 1, false, 0, "?");
-        if (headers is { } h && h.Length > 0 && !MeshWire.TryReadOrigin(h, out origin))
+        var read = OriginRead.Absent;
+        if (headers is { } h && h.Length > 0)
+        {
+            read = MeshWire.ReadOrigin(h, out var found);
+            if (read == OriginRead.Found) origin = found;
+        }
+        if (read == OriginRead.Malformed)
         {
             Invalid(subject, "?", $"its {MeshWire.OriginHeader} header is not '<instance> <first> <count> <t|b> <subject first> <hub name>'");
             return;
@@ -642,9 +655,13 @@ internal sealed class NatsMesh : IAsyncDisposable
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested) { }
         catch (Exception e)
         {
-            _hub.Report(HubLogLevel.Error, $"Could not deliver remote dumplings: {e}");
             lock (_receiveLock)
             {
+                // Nothing lost uncounted: what waited is dropped, as when the queue is full.
+                var lost = _backlogDumplings + (rest?.Count ?? 0);
+                Interlocked.Add(ref _dropped, lost);
+                Interlocked.Add(ref _remoteGap, lost);
+                _hub.Report(HubLogLevel.Error, $"Could not deliver remote dumplings ({lost} waiting are dropped, counted as mesh dropped): {e}");
                 _backlog.Clear();
                 _backlogDumplings = 0;
                 _backlogBytes = 0;
@@ -674,17 +691,9 @@ internal sealed class NatsMesh : IAsyncDisposable
     private void Invalid(string subject, string hubName, string error)
     {
         Interlocked.Increment(ref _invalid);
-        // At most a line a second: any NATS client with the mesh's credentials could publish junk as fast as it likes.
-        var now = Environment.TickCount64;
-        var last = Volatile.Read(ref _invalidReportedAt);
-        if ((last != 0 && now - last < 1000) || Interlocked.CompareExchange(ref _invalidReportedAt, now, last) != last)
-        {
-            Interlocked.Increment(ref _invalidUnreported);
-            return;
-        }
-        var more = Interlocked.Exchange(ref _invalidUnreported, 0);
-        _hub.Report(HubLogLevel.Warning, $"Skipped an invalid dumpling from the mesh ({subject}, hub '{hubName}'): {error}." +
-            (more > 0 ? $" {more} more were skipped since the last such line (all counted as mesh invalid)." : ""));
+        if (_invalidLog.TryLog(out var unlogged))
+            _hub.Report(HubLogLevel.Warning, $"Skipped an invalid dumpling from the mesh ({subject}, hub '{hubName}'): {error}." +
+                SparseLog.More(unlogged, "were skipped (all counted as mesh invalid)"));
     }
 
     /// <summary>
@@ -696,7 +705,10 @@ internal sealed class NatsMesh : IAsyncDisposable
         lock (_remoteLock)
         {
             var remote = Remote(origin.Instance, origin.HubName);
-            if (origin.First <= remote.LastSequence)
+            // A copy comes right after the message it copies (NATS sends one message to all of a connection's matching
+            // subscriptions at once); a number far below is not a copy but a fresh start (or another client's lie), so a
+            // lie can silence a hub for a moment, not for good.
+            if (origin.First <= remote.LastSequence && origin.First > remote.LastSequence - CopyWindow)
             {
                 Interlocked.Add(ref _duplicates, origin.Count);
                 return false;
@@ -721,6 +733,7 @@ internal sealed class NatsMesh : IAsyncDisposable
         lock (_remoteLock)
         {
             var remote = Remote(instance, name);
+            remote.LastSeen = DateTimeOffset.UtcNow;
             if (remote.Kitchens.Count < MaxKitchensPerHub) remote.Kitchens.Add(kitchen);
         }
     }

@@ -65,6 +65,8 @@ public sealed record NatsMeshOptions
                 throw new ArgumentException($"'{url}' is not a NATS server URL: use nats://host:4222 (or tls://host:4222).");
         if (string.IsNullOrWhiteSpace(HubName)) throw new ArgumentException("The hub's mesh name may not be empty.");
         if (User is null != Password is null) throw new ArgumentException("A NATS user needs a password, and a password a user.");
+        if (IdleSubscription < TimeSpan.Zero || IdleSubscription > TimeSpan.FromDays(1))
+            throw new ArgumentException($"The mesh's idle subscription time must be between 0 and 1 day, not {IdleSubscription}.");
         if (PublishQueueDumplings < 1 || ReceiveQueueDumplings < 1 || ReceiveQueueBytes < 1) throw new ArgumentException("The mesh queues need room for at least one dumpling.");
     }
 
