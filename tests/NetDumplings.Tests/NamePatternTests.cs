@@ -36,4 +36,22 @@ public class NamePatternTests
         Assert.False(new NamePattern("ARP*").IsLiteral);
         Assert.False(new NamePattern("AR?Chef").IsLiteral);
     }
+
+    [Fact]
+    public void Wildcards_fold_case_exactly_as_literal_names_do()
+    {
+        // With letters whose folding differs between char.ToUpperInvariant and OrdinalIgnoreCase (ſ, ı, K) and a
+        // cased script outside the BMP (Deseret), 'a*' takes b exactly when b starts with a to OrdinalIgnoreCase.
+        string[] letters = ["a", "A", "s", "S", "\u017F", "i", "I", "\u0131", "k", "K", "\u212A", "\u00E9", "\u00C9", "\U00010400", "\U00010428"];
+        var random = new Random(11);
+        string Name(int most) => string.Concat(Enumerable.Range(0, random.Next(1, most)).Select(_ => letters[random.Next(letters.Length)]));
+        for (var n = 0; n < 20_000; n++)
+        {
+            var (a, b) = (Name(3), Name(5));
+            Assert.True(new NamePattern(a + "*").IsMatch(b) == b.StartsWith(a, StringComparison.OrdinalIgnoreCase), $"'{a}*' and '{b}'");
+            Assert.True(new NamePattern("*" + a).IsMatch(b) == b.EndsWith(a, StringComparison.OrdinalIgnoreCase), $"'*{a}' and '{b}'");
+        }
+        Assert.False(new NamePattern("s*").IsMatch("\u017Fx"));
+        Assert.True(new NamePattern("\U00010400*").IsMatch("\U00010428x"));
+    }
 }

@@ -41,10 +41,16 @@ public sealed class NamePattern
         int p = 0, t = 0, star = -1, mark = 0;
         while (t < text.Length)
         {
-            if (p < pattern.Length && (pattern[p] == '?' || char.ToUpperInvariant(pattern[p]) == char.ToUpperInvariant(text[t])))
+            int matched;
+            if (p < pattern.Length && pattern[p] == '?')
             {
                 p++;
                 t++;
+            }
+            else if (p < pattern.Length && (matched = SameLetters(pattern, p, text, t)) > 0)
+            {
+                p += matched;
+                t += matched;
             }
             else if (p < pattern.Length && pattern[p] == '*')
             {
@@ -63,6 +69,16 @@ public sealed class NamePattern
         }
         while (p < pattern.Length && pattern[p] == '*') p++;
         return p == pattern.Length;
+    }
+
+    /// <summary>
+    /// How many chars at <paramref name="p"/> and <paramref name="t"/> are one letter to OrdinalIgnoreCase, as literal
+    /// names compare (a surrogate pair as one: Deseret has case); 0 when they differ.
+    /// </summary>
+    private static int SameLetters(ReadOnlySpan<char> pattern, int p, ReadOnlySpan<char> text, int t)
+    {
+        var length = char.IsHighSurrogate(pattern[p]) && p + 1 < pattern.Length && t + 1 < text.Length ? 2 : 1;
+        return pattern.Slice(p, length).Equals(text.Slice(t, length), StringComparison.OrdinalIgnoreCase) ? length : 0;
     }
 
     public override string ToString() => _pattern;
