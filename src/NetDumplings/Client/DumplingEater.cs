@@ -260,7 +260,7 @@ public sealed class DumplingEater
     /// </summary>
     private bool IsRepeat(string? chef, string? kitchen)
     {
-        if (_nextSeq == 0 || (kitchen is null && chef == HubStatusReport.ChefName)) return false;
+        if (_nextSeq == 0 || HubStatusReport.IsStatus(chef, kitchen)) return false;
         var seq = _nextSeq++;
         if (seq <= _lastSeq)
         {

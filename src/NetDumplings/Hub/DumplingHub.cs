@@ -25,7 +25,7 @@ public sealed class DumplingHub : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _peersLock = new();
     private readonly HashSet<KitchenSession> _kitchens = [];
-    private EaterSession[] _eaters = [];   // copy-on-write: Publish reads it without a lock
+    private EaterSession[] _eaters = [];   // copy-on-write: the status and the eaters' wake-up read it without a lock
     // Numbering a dumpling, keeping it in the window and queueing it for every eater happen under this
     // lock, so each eater's queue is in number order (and a resuming eater's replay meets its live
     // queue exactly) even with many kitchens. Held for queue operations only, never across a wait.
@@ -398,13 +398,10 @@ public sealed class DumplingHub : IAsyncDisposable
     /// own status (chef SystemStatusChef with no kitchen): only the hub makes those, so that eaters
     /// (Get-DumplingHubStatus, HubStatusReport.IsStatus) can believe them.
     /// </summary>
-    internal static bool IsForwardable(ReadOnlySpan<byte> message, out string? chef, out string? kitchen, out string? error) =>
-        IsForwardable(message, out chef, out kitchen, out _, out error);
-
     internal static bool IsForwardable(ReadOnlySpan<byte> message, out string? chef, out string? kitchen, out DumplingDriver driver, out string? error)
     {
         if (!DumplingCodec.TryReadForwardable(message, out chef, out kitchen, out driver, out error)) return false;
-        if (chef == HubStatus.ChefName && kitchen is null)
+        if (Protocol.HubStatusReport.IsStatus(chef, kitchen))
         {
             error = $"a kitchen may not send a {HubStatus.ChefName} dumpling without a kitchen name: that is the hub's own status dumpling";
             return false;
@@ -505,7 +502,7 @@ public sealed class DumplingHub : IAsyncDisposable
                 if (Volatile.Read(ref _eaters).Length == 0) continue;
                 try
                 {
-                    var status = DumplingCodec.Create(HubStatus.ChefName, null, DumplingDriver.Interval, HubStatus.Build(this));
+                    var status = HubStatus.CreateDumpling(this);
                     DeliverStatus(HubFrame.Create(status.Utf8Json.Span, binary: false, HubStatus.ChefName, null));
                     SignalEaters();
                 }

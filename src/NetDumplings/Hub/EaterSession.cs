@@ -49,9 +49,6 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
     public long Replayed => Interlocked.Read(ref _replayed);
     public long Missed => Interlocked.Read(ref _missed);
 
-    /// <summary>The eater asked for notices (an extension; the original eaters never do).</summary>
-    public bool WantsNotices => _notices;
-
     /// <summary>Where the eater asked to resume (it asked for notices too); null for a fresh start.</summary>
     public EaterResumePoint? ResumePoint => _resume;
 

@@ -38,7 +38,7 @@ internal sealed class HubFrame
     /// Looks like one of the hub's own status dumplings (chef SystemStatusChef, no kitchen). An eater
     /// cannot tell a kitchen's look-alike from the real one, so such a dumpling takes no number either.
     /// </summary>
-    public bool TakesNoNumber => Kitchen is null && Chef == HubStatus.ChefName;
+    public bool TakesNoNumber => Protocol.HubStatusReport.IsStatus(Chef, Kitchen);
 
     public static HubFrame Create(ReadOnlySpan<byte> message, bool binary, string? chef, string? kitchen) =>
         new(WebSocketFrames.ServerFrame(message, binary), chef, kitchen);

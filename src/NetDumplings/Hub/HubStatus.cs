@@ -62,6 +62,9 @@ internal static class HubStatus
     public static readonly string Version =
         typeof(DumplingHub).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
+    /// <summary>The status dumpling itself (what eaters and the dashboard's status.json get).</summary>
+    public static Dumpling CreateDumpling(DumplingHub hub) => DumplingCodec.Create(ChefName, null, DumplingDriver.Interval, Build(hub));
+
     public static RawJsonPayload Build(DumplingHub hub)
     {
         var s = hub.GetStatus();

@@ -4,7 +4,7 @@ namespace NetDumplings.Hub;
 /// The hub's most recent numbered dumplings, bounded in count and bytes, from which an eater that
 /// reconnects is sent what it missed. Frames are shared with the eaters' queues (the same bytes),
 /// so the window costs at most its byte limit on top of them. Numbers are consecutive: the frame
-/// numbered n sits at n - <see cref="FirstSequence"/> from the oldest.
+/// numbered n sits n minus the oldest's number from the oldest.
 /// </summary>
 internal sealed class ReplayWindow(int maxCount, long maxBytes)
 {
@@ -15,8 +15,6 @@ internal sealed class ReplayWindow(int maxCount, long maxBytes)
     private long _bytes;
     private long _first = 1; // number of the oldest frame (or of the next one, when empty)
 
-    public long FirstSequence { get { lock (_lock) return _first; } }
-    public long LastSequence { get { lock (_lock) return _first + _count - 1; } }
     public int Count { get { lock (_lock) return _count; } }
     public long Bytes { get { lock (_lock) return _bytes; } }
 

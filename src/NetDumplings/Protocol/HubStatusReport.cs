@@ -107,7 +107,10 @@ public sealed record HubStatusReport(
     public HubStatusMesh? Mesh { get; init; }
 
     /// <summary>True for a hub's status dumpling (chef SystemStatusChef, no kitchen).</summary>
-    public static bool IsStatus(Dumpling dumpling) => dumpling.Chef == ChefName && dumpling.Kitchen is null;
+    public static bool IsStatus(Dumpling dumpling) => IsStatus(dumpling.Chef, dumpling.Kitchen);
+
+    /// <summary>True for the chef and kitchen of a hub's status dumpling: only a hub may send these.</summary>
+    public static bool IsStatus(string? chef, string? kitchen) => chef == ChefName && kitchen is null;
 
     /// <summary>Reads a status dumpling. Throws <see cref="DumplingFormatException"/> when it is not one.</summary>
     public static HubStatusReport From(Dumpling dumpling)

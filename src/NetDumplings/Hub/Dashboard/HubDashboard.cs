@@ -57,7 +57,7 @@ internal sealed class HubDashboard(DumplingHub hub)
                 return Authorize(request) ?? Respond(Page, $"Content-Security-Policy: {PagePolicy}\r\nCache-Control: no-store\r\n");
             case "/status.json":
                 if (Authorize(request) is { } refused) return refused;
-                var status = DumplingCodec.Create(HubStatus.ChefName, null, DumplingDriver.Interval, HubStatus.Build(hub));
+                var status = HubStatus.CreateDumpling(hub);
                 return new ServerHandshake.HttpResponse(200, "OK", "application/json", status.Utf8Json,
                     CommonHeaders + "Cache-Control: no-store\r\n");
         }

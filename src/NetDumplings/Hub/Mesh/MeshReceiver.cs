@@ -197,7 +197,7 @@ internal sealed class MeshReceiver(DumplingHub hub, NatsMeshOptions options, Can
                     return true;
                 }
                 index++;
-                if (!DumplingHub.IsForwardable(dumpling, out var chef, out var kitchen, out var error))
+                if (!DumplingHub.IsForwardable(dumpling, out var chef, out var kitchen, out _, out var error))
                 {
                     Refuse(subject, hubName, error!);
                     continue;
