@@ -66,8 +66,17 @@ function Install-DebianPackage {
         Write-Host "Installing Debian packages: $($missing -join ', ')"
         $env:DEBIAN_FRONTEND = 'noninteractive'
         & apt-get update -qq | Out-Null
-        & apt-get install -y -qq @missing | Out-Null
-        if ($LASTEXITCODE -eq 0) { return }
+        # Optional ones one at a time: one that cannot be installed must not keep the others away (their tests would skip).
+        $batches = [System.Collections.Generic.List[object]]::new()
+        if ($Optional) { foreach ($package in $missing) { $batches.Add(@($package)) } } else { $batches.Add(@($missing)) }
+        $missing = @(foreach ($batch in $batches) {
+            $output = & apt-get install -y -qq @batch 2>&1
+            if ($LASTEXITCODE -ne 0) {
+                Write-Host "apt-get install $($batch -join ' ') failed: $(($output | Select-Object -Last 3) -join ' / ')"
+                $batch
+            }
+        })
+        if (-not $missing) { return }
     }
     $message = "Missing Debian packages: $($missing -join ', '). Install them with: sudo apt-get install -y $($missing -join ' ')"
     if ($Optional) { Write-Warning $message } else { throw $message }
@@ -110,8 +119,9 @@ function Invoke-XunitTests {
     & dotnet test "$Root/tests/NetDumplings.Tests/NetDumplings.Tests.csproj" -c $Configuration --nologo `
         --logger 'trx;LogFileName=xunit.trx' --logger 'console;verbosity=normal' --results-directory $results | Out-Host
     if (-not (Test-Path $trx)) {
-        Write-Host 'xunit: the test run produced no results (build failure?)'
-        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }
+        $failure = 'xunit: the test run produced no results (build failure?)'
+        Write-Host $failure
+        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0; Failures = @($failure) }
     }
     $run = ([xml](Get-Content -Raw $trx)).TestRun
     $counters = $run.ResultSummary.Counters
@@ -140,8 +150,9 @@ function Invoke-PesterTests {
     & $pwsh -NoProfile -NonInteractive -File "$Root/tools/Invoke-PesterTests.ps1" `
         -PesterPath (Get-PesterModulePath) -TestPath "$Root/tests" -SummaryPath $summary | Out-Host
     if (-not (Test-Path $summary)) {
-        Write-Host 'Pester: the run ended before writing its summary'
-        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }
+        $failure = 'Pester: the run ended before writing its summary'
+        Write-Host $failure
+        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0; Failures = @($failure) }
     }
     Get-Content -Raw $summary | ConvertFrom-Json
 }
