@@ -100,13 +100,8 @@ public static class DumplingCodec
     /// <see cref="MaxForwardIntegerDigits"/> digits, no duplicate <c>metadata</c>, <c>chef</c> or <c>kitchen</c>
     /// key (Python keeps the last, the hub would have checked the first).
     /// </summary>
-    public static bool TryReadForwardable(ReadOnlySpan<byte> utf8Json, out string? chef, out string? kitchen, out string? error)
-    {
-        var ok = Scan(utf8Json, strict: false, out var fields, out error, forwarding: true);
-        chef = fields.Chef;
-        kitchen = fields.Kitchen;
-        return ok;
-    }
+    public static bool TryReadForwardable(ReadOnlySpan<byte> utf8Json, out string? chef, out string? kitchen, out string? error) =>
+        TryReadForwardable(utf8Json, out chef, out kitchen, out _, out error);
 
     /// <summary><see cref="TryReadForwardable(ReadOnlySpan{byte}, out string?, out string?, out string?)"/>, with the dumpling's driver.</summary>
     public static bool TryReadForwardable(ReadOnlySpan<byte> utf8Json, out string? chef, out string? kitchen, out DumplingDriver driver, out string? error)

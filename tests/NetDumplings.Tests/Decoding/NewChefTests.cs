@@ -230,7 +230,7 @@ public class FlowChefHashTests
                 var message = new byte[length];
                 random.NextBytes(message);
                 var hash = new byte[20];
-                FlowChef.Sha1OneBlock(message, hash);
+                CommunityId.Sha1OneBlock(message, hash);
                 Assert.Equal(System.Security.Cryptography.SHA1.HashData(message), hash);
             }
     }

@@ -58,7 +58,7 @@ public sealed class DNSAnswerChef : DumplingChef
         if ((flags & 0x8000) == 0)
         {
             var query = new QueryKey(source, destination, headers.SourcePort!.Value, headers.DestinationPort!.Value, id);
-            if (!_pending.ContainsKey(query) && _pending.Count >= MaxPendingQueries) ForgetOldest();
+            if (_pending.Count >= MaxPendingQueries && !_pending.ContainsKey(query)) ForgetOldest();
             _pending.GetOrAdd(query, out _) = when;
             _order.Enqueue(new Asked(query, when));
             // Stale entries (answered queries) leave the queue by time; this keeps it bounded under any rate.

@@ -363,21 +363,24 @@ public sealed class FlowChef : DumplingChef
         // Room for many at once: the least recently active of the table, about one in 32, found by one pass over it
         // (with the cut-off from a sample), so a table kept full by new flows costs a pass per few thousand flows
         // rather than a search per flow. The table is full, so every slot is in use.
-        Span<double> sample = stackalloc double[EvictionSample];
-        for (var i = 0; i < sample.Length; i++)
-        {
-            _random ^= _random << 13;
-            _random ^= _random >> 17;
-            _random ^= _random << 5;
-            sample[i] = _lastActive[(int)(_random % (uint)_used)];
-        }
-        sample.Sort();
-        var cutoff = sample[1];
+        var cutoff = double.MaxValue;
         if (_used <= EvictionSample)
         {
             // A small table: exactly the least recently active.
-            cutoff = double.MaxValue;
             for (var index = 0; index < _used; index++) cutoff = Math.Min(cutoff, _lastActive[index]);
+        }
+        else
+        {
+            Span<double> sample = stackalloc double[EvictionSample];
+            for (var i = 0; i < sample.Length; i++)
+            {
+                _random ^= _random << 13;
+                _random ^= _random >> 17;
+                _random ^= _random << 5;
+                sample[i] = _lastActive[(int)(_random % (uint)_used)];
+            }
+            sample.Sort();
+            cutoff = sample[1];
         }
         for (var index = 0; index < _used; index++)
         {
@@ -455,7 +458,7 @@ public sealed class FlowChef : DumplingChef
             json.Number(flow.RespPort);
             json.Raw(",\"community_id\":"u8);
             Span<byte> id = stackalloc byte[2 + 28];
-            json.Plain(CommunityId(flow, id));
+            json.Plain(CommunityId.Write(flow.Key.A, flow.Key.B, flow.Protocol, flow.Key.PortA, flow.Key.PortB, id));
             json.Raw(",\"service\":"u8);
             json.Plain(ServiceOf(flow));
             json.Raw(",\"duration\":"u8);
@@ -543,85 +546,6 @@ public sealed class FlowChef : DumplingChef
         return null;
     }
 
-    /// <summary>The flow's Community ID (version 1, seed 0): "1:" and the base64 of the SHA-1 of seed, addresses, protocol, padding and ports, smaller end first.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static ReadOnlySpan<byte> CommunityId(in Slot flow, Span<byte> text)
-    {
-        Span<byte> input = stackalloc byte[2 + 16 + 16 + 2 + 4];
-        var at = 2;   // the seed, 0
-        input[..2].Clear();
-        at += AddressKey.Write(flow.Key.A, input[at..]);
-        at += AddressKey.Write(flow.Key.B, input[at..]);
-        input[at++] = flow.Protocol;
-        input[at++] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(input[at..], (ushort)flow.Key.PortA);
-        BinaryPrimitives.WriteUInt16BigEndian(input[(at + 2)..], (ushort)flow.Key.PortB);
-        at += 4;
-        Span<byte> hash = stackalloc byte[20];
-        Sha1OneBlock(input[..at], hash);
-        "1:"u8.CopyTo(text);
-        return text[..(2 + Base64Of20(hash, text[2..]))];
-    }
-
-    // Standard base64 (with '+', '/' and padding) of a SHA-1 hash: by hand, as Sha1OneBlock, for one call per flow.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Base64Of20(ReadOnlySpan<byte> hash, Span<byte> text)
-    {
-        ReadOnlySpan<byte> alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"u8;
-        var at = 0;
-        for (var i = 0; i < 18; i += 3)
-        {
-            var group = hash[i] << 16 | hash[i + 1] << 8 | hash[i + 2];
-            text[at++] = alphabet[group >> 18];
-            text[at++] = alphabet[(group >> 12) & 63];
-            text[at++] = alphabet[(group >> 6) & 63];
-            text[at++] = alphabet[group & 63];
-        }
-        var last = hash[18] << 16 | hash[19] << 8;
-        text[at++] = alphabet[last >> 18];
-        text[at++] = alphabet[(last >> 12) & 63];
-        text[at++] = alphabet[(last >> 6) & 63];
-        text[at++] = (byte)'=';
-        return at;
-    }
-
-    /// <summary>
-    /// SHA-1 (FIPS 180-4) of a message short enough for one 64-byte block, as a Community ID's always is: the
-    /// platform's SHA1 goes through OpenSSL at ~0.5 µs a call, several times this for 40 bytes, once per flow.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Sha1OneBlock(ReadOnlySpan<byte> message, Span<byte> hash)
-    {
-        if (message.Length > 55) throw new ArgumentException("One block holds at most 55 bytes of message.", nameof(message));
-        Span<byte> block = stackalloc byte[64];
-        block.Clear();
-        message.CopyTo(block);
-        block[message.Length] = 0x80;
-        BinaryPrimitives.WriteUInt64BigEndian(block[56..], (ulong)message.Length * 8);
-        Span<uint> w = stackalloc uint[80];
-        for (var t = 0; t < 16; t++) w[t] = BinaryPrimitives.ReadUInt32BigEndian(block[(t * 4)..]);
-        for (var t = 16; t < 80; t++) w[t] = uint.RotateLeft(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
-        uint h0 = 0x67452301, h1 = 0xEFCDAB89, h2 = 0x98BADCFE, h3 = 0x10325476, h4 = 0xC3D2E1F0;
-        uint a = h0, b = h1, c = h2, d = h3, e = h4;
-        for (var t = 0; t < 80; t++)
-        {
-            var (f, k) = t switch
-            {
-                < 20 => ((b & c) | (~b & d), 0x5A827999u),
-                < 40 => (b ^ c ^ d, 0x6ED9EBA1u),
-                < 60 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDCu),
-                _ => (b ^ c ^ d, 0xCA62C1D6u),
-            };
-            var temp = uint.RotateLeft(a, 5) + f + e + k + w[t];
-            (e, d, c, b, a) = (d, c, uint.RotateLeft(b, 30), a, temp);
-        }
-        BinaryPrimitives.WriteUInt32BigEndian(hash, h0 + a);
-        BinaryPrimitives.WriteUInt32BigEndian(hash[4..], h1 + b);
-        BinaryPrimitives.WriteUInt32BigEndian(hash[8..], h2 + c);
-        BinaryPrimitives.WriteUInt32BigEndian(hash[12..], h3 + d);
-        BinaryPrimitives.WriteUInt32BigEndian(hash[16..], h4 + e);
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override object? OnInterval()
     {
@@ -633,9 +557,8 @@ public sealed class FlowChef : DumplingChef
         }
         _packetSincePoke = false;
         Flush();
-        var talkers = new KeyTable<HostKey, Talker>();
-        foreach (var (host, ended) in _endedTalkers.Entries()) talkers.GetOrAdd(host, out _) = ended;
-        _endedTalkers.Clear();
+        // The interval's talkers: the flows that ended in it (kept as they ended), and the active ones' share.
+        var talkers = _endedTalkers;
         var active = ActiveIndices();
         foreach (var index in active)
         {
@@ -646,6 +569,7 @@ public sealed class FlowChef : DumplingChef
         }
         var top = talkers.Entries().OrderByDescending(t => t.Value.Bytes).ThenBy(t => t.Key.Address).Take(TopCount)
             .Select(t => new TalkerEntry(AddressKey.Text(t.Key.Address), t.Value.Bytes, t.Value.Packets)).ToList();
+        _endedTalkers.Clear();
         var largest = active.OrderByDescending(i => _slots[i].OrigIPBytes + _slots[i].RespIPBytes).ThenBy(i => _slots[i].Start).Take(TopCount)
             .Select(i => Active(_slots[i])).ToList();
         foreach (var index in active) _slots[index].IntervalBytes = _slots[index].IntervalPackets = 0;
