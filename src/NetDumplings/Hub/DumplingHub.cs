@@ -297,7 +297,6 @@ public sealed class DumplingHub : IAsyncDisposable
                     {
                         known = true;
                         _eaters = _eaters.Where(x => x != eater).ToArray();
-                        Mesh?.EaterLeft(eater);
                         Interlocked.Add(ref _droppedByGoneEaters, eater.Dropped);
                         // Kept for the status once gone, when the kitchens' holds on it have ended.
                         if (eater.CutOffReason is { } reason)
@@ -307,6 +306,8 @@ public sealed class DumplingHub : IAsyncDisposable
                         }
                     }
                 }
+                // Arrived in the mesh, admitted or not (the hub may have stopped in between): what it wanted lingers, then goes.
+                if (peer is EaterSession gone) Mesh?.EaterLeft(gone);
                 if (peer.Socket.State == WebSocketState.CloseReceived)
                     await peer.CloseAsync(peer.Socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, "");
                 if (known && !_stopping.IsCancellationRequested)
@@ -343,7 +344,7 @@ public sealed class DumplingHub : IAsyncDisposable
         // A browser opening http:// here is told the same (not 426, which says nothing about TLS).
         const string UseTls = "This hub serves TLS: connect with wss://host:port (a browser: https://host:port/).";
         await ServerHandshake.AcceptAsync(network, cancel, _ => new ServerHandshake.Refusal(400, "Bad Request", UseTls),
-            _ => new ServerHandshake.HttpResponse(400, "Bad Request", "text/plain; charset=utf-8", System.Text.Encoding.UTF8.GetBytes(UseTls + "\n")));
+            _ => ServerHandshake.HttpResponse.Text(400, "Bad Request", UseTls));
         return false;
     }
 

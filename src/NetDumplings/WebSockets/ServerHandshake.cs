@@ -32,7 +32,12 @@ internal static class ServerHandshake
     internal sealed record HttpRequest(string Method, string Path, IReadOnlyDictionary<string, string> Headers);
 
     /// <summary>A page handler's answer; <paramref name="ExtraHeaders"/> are whole lines, each ending in CRLF.</summary>
-    internal sealed record HttpResponse(int Status, string Reason, string ContentType, ReadOnlyMemory<byte> Body, string ExtraHeaders = "");
+    internal sealed record HttpResponse(int Status, string Reason, string ContentType, ReadOnlyMemory<byte> Body, string ExtraHeaders = "")
+    {
+        /// <summary>A plain-text answer: the body and a newline.</summary>
+        public static HttpResponse Text(int status, string reason, string body, string extraHeaders = "") =>
+            new(status, reason, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(body + "\n"), extraHeaders);
+    }
 
     /// <summary>Reads the upgrade request and answers it: 101, or an HTTP error that says why not.</summary>
     /// <param name="stream">The connection (a NetworkStream, or an SslStream over one).</param>
@@ -124,15 +129,7 @@ internal static class ServerHandshake
     /// <summary>Answers with an HTTP error and says why; used for bad requests and for a hub at its connection limit.</summary>
     public static async Task<Result> RefuseAsync(Stream stream, int status, string reason, string body, CancellationToken cancel, string extraHeaders = "")
     {
-        var bodyBytes = Encoding.UTF8.GetBytes(body + "\n");
-        var response = $"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {bodyBytes.Length}\r\n{extraHeaders}Connection: close\r\n\r\n";
-        try
-        {
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(response), cancel);
-            await stream.WriteAsync(bodyBytes, cancel);
-            await stream.FlushAsync(cancel);
-        }
-        catch (IOException) { } // the peer has gone; the refusal stands
+        await WriteAsync(stream, HttpResponse.Text(status, reason, body, extraHeaders), headOnly: false, cancel);
         return new Result(false, null, $"HTTP {status} {reason}: {body}", default);
     }
 
@@ -146,7 +143,7 @@ internal static class ServerHandshake
             if (!headOnly) await stream.WriteAsync(answer.Body, cancel);
             await stream.FlushAsync(cancel);
         }
-        catch (IOException) { } // the browser has gone (a closed tab); nothing to tell it
+        catch (IOException) { } // the peer has gone (a closed tab); a refusal stands, and there is nothing to tell it
     }
 
     private static bool HasToken(Dictionary<string, string> headers, string name, string token) =>

@@ -89,7 +89,7 @@ internal sealed class HubDashboard(DumplingHub hub)
         new(200, "OK", asset.ContentType, asset.Bytes, CommonHeaders + headers);
 
     private static ServerHandshake.HttpResponse Text(int status, string reason, string body, string headers = "") =>
-        new(status, reason, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(body + "\n"), CommonHeaders + headers);
+        ServerHandshake.HttpResponse.Text(status, reason, body, CommonHeaders + headers);
 
     private sealed record Asset(byte[] Bytes, string ContentType, string ETag)
     {

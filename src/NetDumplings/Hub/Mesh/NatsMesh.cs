@@ -68,27 +68,19 @@ internal sealed class NatsMesh : IAsyncDisposable
             applied = _applied.Task;
         }
         _interestChanged.Release();
-        try
+        // Woken each time the subscriber has applied what the eaters want; done once that includes this one.
+        var deadline = Environment.TickCount64 + 2000;
+        while (Connected && Volatile.Read(ref _appliedVersion) < version)
         {
-            // Woken each time the subscriber has applied what the eaters want; done once that includes this one.
-            var deadline = Environment.TickCount64 + 2000;
-            while (Connected && Volatile.Read(ref _appliedVersion) < version)
-            {
-                var left = deadline - Environment.TickCount64;
-                if (left <= 0) break;
-                try { await applied.WaitAsync(TimeSpan.FromMilliseconds(Math.Min(left, 100)), cancel); }
-                catch (TimeoutException) { }
-                lock (_interestLock) applied = _applied.Task;
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            EaterLeft(eater);
-            throw;
+            var left = deadline - Environment.TickCount64;
+            if (left <= 0) break;
+            try { await applied.WaitAsync(TimeSpan.FromMilliseconds(Math.Min(left, 100)), cancel); }
+            catch (TimeoutException) { }
+            lock (_interestLock) applied = _applied.Task;
         }
     }
 
-    /// <summary>A local eater is gone; what it wanted is still taken for <see cref="NatsMeshOptions.IdleSubscription"/>.</summary>
+    /// <summary>A local eater is gone (called once for every eater that arrived; again is harmless); what it wanted is still taken for <see cref="NatsMeshOptions.IdleSubscription"/>.</summary>
     public void EaterLeft(object eater)
     {
         lock (_interestLock)
