@@ -27,10 +27,8 @@ public class HubDeliveryTests
         StatusInterval = TimeSpan.Zero,
     };
 
-    private static async Task SendNumberedAsync(WebSocket kitchen, int from, int to, string chef = "Flood", string pad = "")
-    {
-        for (var i = from; i < to; i++) await SendTextAsync(kitchen, Dumpling(chef, "k", i, pad));
-    }
+    private static Task SendNumberedAsync(WebSocket kitchen, int from, int to, string chef = "Flood", string pad = "") =>
+        HubTestClient.SendNumberedAsync(kitchen, "k", from, to, chef, pad);
 
     private static int NumberOf(string json) => JsonDocument.Parse(json).RootElement.GetProperty("payload").GetProperty("i").GetInt32();
 

@@ -38,6 +38,12 @@ internal static class HubTestClient
         return ws;
     }
 
+    /// <summary>Sends dumplings numbered <paramref name="from"/> up to <paramref name="to"/> (payload <c>i</c>), one after another.</summary>
+    public static async Task SendNumberedAsync(WebSocket kitchen, string kitchenName, int from, int to, string chef, string pad = "")
+    {
+        for (var i = from; i < to; i++) await SendTextAsync(kitchen, Dumpling(chef, kitchenName, i, pad));
+    }
+
     public static async Task SendTextAsync(WebSocket ws, string text, WebSocketMessageType type = WebSocketMessageType.Text)
     {
         using var cts = new CancellationTokenSource(Patience);

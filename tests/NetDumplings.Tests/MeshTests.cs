@@ -47,10 +47,8 @@ public class MeshTests
             await WaitUntilAsync(() => hub.GetStatus().Mesh is { Subscribed: true }, $"hub {hub.Options.Mesh!.HubName} taking remote dumplings");
     }
 
-    private static async Task SendAsync(WebSocket kitchen, string kitchenName, int from, int to, string chef = "TestChef")
-    {
-        for (var i = from; i < to; i++) await SendTextAsync(kitchen, Dumpling(chef, kitchenName, i));
-    }
+    private static Task SendAsync(WebSocket kitchen, string kitchenName, int from, int to, string chef = "TestChef") =>
+        SendNumberedAsync(kitchen, kitchenName, from, to, chef);
 
     private static string KeyOf(string json)
     {
@@ -384,6 +382,8 @@ public class MeshTests
         // The last eater gone: the subscription ends after IdleSubscription, and what is published then is no gap later.
         await WaitUntilAsync(() => two.GetStatus().Mesh is { Subscribed: false }, "the subscription ended");
         await SendAsync(kitchen, "k", 100, 150);
+        // Published by hub one (it publishes from a queue) before an eater brings hub two back into the mesh.
+        await WaitUntilAsync(() => one.GetStatus().Mesh!.Published == 150, "hub one publishing the dumplings sent meanwhile");
         using var again = await EaterAsync(two, "again");
         await WaitUntilAsync(() => two.GetStatus().Eaters.Count == 1, "the eater admitted");
         await SendAsync(kitchen, "k", 150, 160);
