@@ -137,4 +137,19 @@ internal static class BenchPeers
         catch (Exception e) when (e is OperationCanceledException or System.Net.WebSockets.WebSocketException) { }
         return count;
     }
+
+    /// <summary>A dumpling of ~200 bytes with a fixed-width send timestamp inside (as a string: JSON numbers may not have leading zeros).</summary>
+    public static byte[] Dumpling(int i, long timestamp, string kitchen = "bench_kitchen") => Encoding.UTF8.GetBytes(
+        $"{{\"metadata\":{{\"chef\":\"BenchChef\",\"kitchen\":\"{kitchen}\",\"creation_time\":1515990765.925951,\"driver\":\"packet\"}}," +
+        $"\"payload\":{{\"t\":\"{timestamp:D19}\",\"i\":\"{i:D8}\",\"lookup\":{{\"hostname\":\"www.example.com\",\"when\":1499040017.81}}}}}}");
+
+    /// <summary>A ClientWebSocket peer (for latency, where one send per dumpling is the point), announced.</summary>
+    public static async Task<System.Net.WebSockets.ClientWebSocket> ConnectWebSocketAsync(int port, string announcement)
+    {
+        var ws = new System.Net.WebSockets.ClientWebSocket();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await ws.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"), cts.Token);
+        await ws.SendAsync(Encoding.UTF8.GetBytes(announcement), System.Net.WebSockets.WebSocketMessageType.Text, true, cts.Token);
+        return ws;
+    }
 }

@@ -101,6 +101,38 @@ public sealed class BenchTable(params string[] headers)
     }
 }
 
+/// <summary>Child `dotnet pwsh` processes (the repository's pinned PowerShell) running a script, and what they print.</summary>
+public static class PwshChild
+{
+    /// <summary>Starts <paramref name="script"/> in a fresh `dotnet pwsh`; its errors go to our console as they happen, so a failing child says why.</summary>
+    public static Process Start(string module, string script, bool redirectInput = false)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"nd-bench-{Guid.NewGuid():N}.ps1");
+        // pwsh has read the whole file before it runs the first line, so it can go at once.
+        File.WriteAllText(file, $"Remove-Item -LiteralPath '{file}'{Environment.NewLine}{script}{Environment.NewLine}");
+        // `dotnet pwsh` finds the repo's pinned PowerShell through the tool manifest beside the module.
+        var info = new ProcessStartInfo("dotnet", ["pwsh", "-NoProfile", "-NonInteractive", "-File", file])
+        {
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(module))!,
+            RedirectStandardInput = redirectInput,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var child = Process.Start(info) ?? throw new InvalidOperationException("could not start pwsh");
+        _ = Task.Run(async () => { while (await child.StandardError.ReadLineAsync() is { } line) Console.Error.WriteLine("pwsh: " + line); });
+        return child;
+    }
+
+    /// <summary>Reads the child's output until a line starting with <paramref name="tag"/> and a space, which it returns.</summary>
+    public static async Task<string> ReadUntilAsync(Process child, string tag, TimeSpan patience)
+    {
+        using var deadline = new CancellationTokenSource(patience);
+        while (await child.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+            if (line.StartsWith(tag + " ", StringComparison.Ordinal)) return line;
+        throw new InvalidOperationException($"A pwsh child ended without '{tag}' (its errors are above).");
+    }
+}
+
 /// <summary>
 /// The first run in a fresh process: what a user sees, who runs a kitchen or an eater once per process.
 /// Starts this bench again as a child that runs one case of one scenario once (no warm-up) and prints

@@ -148,7 +148,7 @@ public sealed class EaterBench : IBenchScenario
                 "DONE $($m.Count)"
             }
             """;
-        using var child = StartPwsh(module, script);
+        using var child = PwshChild.Start(module, script);
         var rates = new List<double>();
         var first = double.NaN;
         for (var run = 0; run <= repeats; run++)
@@ -156,7 +156,7 @@ public sealed class EaterBench : IBenchScenario
             var name = $"pwsh_{Math.Abs(pipeline.GetHashCode())}_{run}";
             var rate = await feed(name, 0, async () =>
             {
-                var line = await ReadDoneAsync(child);
+                var line = await PwshChild.ReadUntilAsync(child, "DONE", TimeSpan.FromMinutes(2));
                 var count = long.Parse(line.Split(' ')[1]);
                 if (count != expected) throw new InvalidOperationException($"'{pipeline}' counted {count}, expected {expected}.");
                 return count;
@@ -186,7 +186,7 @@ public sealed class EaterBench : IBenchScenario
             foreach ($k in $rates.Keys) { "RATE $k $(($rates[$k] | Sort-Object)[[int][Math]::Floor($rates[$k].Count / 2)])" }
             "DONE 0"
             """;
-        using var child = StartPwsh(module, script);
+        using var child = PwshChild.Start(module, script);
         var result = new Dictionary<string, double>();
         while (await child.StandardOutput.ReadLineAsync() is { } line)
         {
@@ -200,30 +200,6 @@ public sealed class EaterBench : IBenchScenario
         await child.WaitForExitAsync();
         if (result.Count != 5) throw new InvalidOperationException("The Send-Dumpling child failed (its errors are above).");
         return result;
-    }
-
-    internal static Process StartPwsh(string module, string script)
-    {
-        var file = Path.Combine(Path.GetTempPath(), $"nd-eater-bench-{Guid.NewGuid():N}.ps1");
-        File.WriteAllText(file, script + Environment.NewLine + $"Remove-Item -LiteralPath '{file}'" + Environment.NewLine);
-        // `dotnet pwsh` finds the repo's pinned PowerShell through the tool manifest beside the module.
-        var info = new ProcessStartInfo("dotnet", ["pwsh", "-NoProfile", "-NonInteractive", "-File", file])
-        {
-            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(module))!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        var child = Process.Start(info)!;
-        // Errors go to our console as they happen, so a failing child says why.
-        _ = Task.Run(async () => { while (await child.StandardError.ReadLineAsync() is { } line) Console.Error.WriteLine("pwsh: " + line); });
-        return child;
-    }
-
-    private static async Task<string> ReadDoneAsync(Process child)
-    {
-        while (await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2)) is { } line)
-            if (line.StartsWith("DONE ", StringComparison.Ordinal)) return line;
-        throw new InvalidOperationException("The pwsh child ended early (its errors are above).");
     }
 
     /// <summary>Counts the hub's log lines, so a run starts only once its eater is in the fan-out.</summary>

@@ -142,30 +142,11 @@ public sealed class EndToEndBench : IBenchScenario
         }
     }
 
-    /// <summary>A fresh `dotnet pwsh` (the repository's pinned PowerShell) that imports the module, then runs <paramref name="script"/>.</summary>
-    private static Process StartPwsh(string module, string script)
-    {
-        var file = Path.Combine(Path.GetTempPath(), $"nd-e2e-bench-{Guid.NewGuid():N}.ps1");
-        File.WriteAllText(file, $"$ErrorActionPreference = 'Stop'\nRemove-Item -LiteralPath '{file}'\nImport-Module '{module}'\n{script}\n");
-        var info = new ProcessStartInfo("dotnet", ["pwsh", "-NoProfile", "-NonInteractive", "-File", file])
-        {
-            WorkingDirectory = Path.GetDirectoryName(module)!,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        var child = Process.Start(info) ?? throw new InvalidOperationException("could not start pwsh");
-        _ = Task.Run(async () => { while (await child.StandardError.ReadLineAsync() is { } line) Console.Error.WriteLine("pwsh: " + line); });
-        return child;
-    }
+    /// <summary>A fresh `dotnet pwsh` that imports the module, then runs <paramref name="script"/> (its input open, to be told to stop).</summary>
+    private static Process StartPwsh(string module, string script) =>
+        PwshChild.Start(module, $"$ErrorActionPreference = 'Stop'\nImport-Module '{module}'\n{script}", redirectInput: true);
 
-    private static async Task<string> ReadUntilAsync(Process child, string tag)
-    {
-        using var deadline = new CancellationTokenSource(ProcessDeadline);
-        while (await child.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
-            if (line.StartsWith(tag + " ", StringComparison.Ordinal)) return line;
-        throw new InvalidOperationException($"A pwsh child ended without '{tag}' (its errors are above).");
-    }
+    private static Task<string> ReadUntilAsync(Process child, string tag) => PwshChild.ReadUntilAsync(child, tag, ProcessDeadline);
 
     private static async Task StopAsync(Process child)
     {

@@ -1,9 +1,6 @@
-using System.Buffers.Text;
 using System.Diagnostics;
-using System.Net.Security;
 using System.Net.Sockets;
 using System.Net.WebSockets;
-using System.Text;
 using NetDumplings.Hub;
 
 namespace NetDumplings.Bench;
@@ -86,13 +83,7 @@ public sealed class HubBench : IBenchScenario
 
     private sealed record RunResult(double Rate, double DeliveredFraction, TimeSpan CpuPerDumpling, long PeakMemory);
 
-    /// <summary>A dumpling of ~200 bytes with a fixed-width send timestamp inside (as a string: JSON numbers may not have leading zeros).</summary>
-    private static byte[] Message(int i, long timestamp)
-    {
-        var text = "{\"metadata\":{\"chef\":\"BenchChef\",\"kitchen\":\"bench_kitchen\",\"creation_time\":1515990765.925951,\"driver\":\"packet\"}," +
-            $"\"payload\":{{\"t\":\"{timestamp:D19}\",\"i\":\"{i:D8}\",\"lookup\":{{\"hostname\":\"www.example.com\",\"when\":1499040017.81}}}}}}";
-        return Encoding.UTF8.GetBytes(text);
-    }
+    private static byte[] Message(int i, long timestamp) => BenchPeers.Dumpling(i, timestamp);
 
     /// <summary>
     /// The same fan-out over wss:// against ws://, each hub in its own process, alternating runs; and
@@ -216,8 +207,8 @@ public sealed class HubBench : IBenchScenario
         using var server = new ServerProcess("hub");
         var eaters = new List<ClientWebSocket>();
         for (var i = 0; i < eaterCount; i++)
-            eaters.Add(await ConnectAsync(server.OutPort, $$"""{"eater_name":"lat{{i}}"}"""));
-        using var kitchen = await ConnectAsync(server.InPort, """{"kitchen_name":"bench_kitchen"}""");
+            eaters.Add(await BenchPeers.ConnectWebSocketAsync(server.OutPort, $$"""{"eater_name":"lat{{i}}"}"""));
+        using var kitchen = await BenchPeers.ConnectWebSocketAsync(server.InPort, """{"kitchen_name":"bench_kitchen"}""");
         await Task.Delay(300);
         const int count = 3000;
         var samples = new List<double>[eaterCount];
@@ -236,13 +227,5 @@ public sealed class HubBench : IBenchScenario
         await Task.WhenAll(readers);
         foreach (var e in eaters) e.Abort();
         return samples.SelectMany(s => s).OrderBy(x => x).ToArray();
-    }
-
-    private static async Task<ClientWebSocket> ConnectAsync(int port, string announcement)
-    {
-        var ws = new ClientWebSocket();
-        await ws.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"), CancellationToken.None);
-        await ws.SendAsync(Encoding.UTF8.GetBytes(announcement), WebSocketMessageType.Text, true, CancellationToken.None);
-        return ws;
     }
 }

@@ -146,7 +146,7 @@ public sealed class KitchenBench : IBenchScenario
         double lost = 0;
         for (var p = 0; p < FreshProcesses; p++)
         {
-            using var child = EaterBench.StartPwsh(options.ModulePath, script);
+            using var child = PwshChild.Start(options.ModulePath, script);
             var run = 0;
             using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(5));
             while (await child.StandardOutput.ReadLineAsync(deadline.Token) is { } line)

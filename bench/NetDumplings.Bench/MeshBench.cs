@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Net.WebSockets;
-using System.Text;
 using NetDumplings.Chefs;
 using NetDumplings.Hub;
 using NetDumplings.Hub.Mesh;
@@ -203,9 +200,9 @@ public sealed class MeshBench : IBenchScenario
         await using var one = await HubAsync(url, "one");
         await using var two = await HubAsync(url, "two");
         await using var three = await HubAsync(url, "three");
-        using var remoteEater = await ConnectAsync(three.OutEndPoint.Port, """{"eater_name":"remote"}""");
-        using var localEater = await ConnectAsync(one.OutEndPoint.Port, """{"eater_name":"local"}""");
-        using var kitchen = await ConnectAsync(one.InEndPoint.Port, """{"kitchen_name":"k1"}""");
+        using var remoteEater = await BenchPeers.ConnectWebSocketAsync(three.OutEndPoint.Port, """{"eater_name":"remote"}""");
+        using var localEater = await BenchPeers.ConnectWebSocketAsync(one.OutEndPoint.Port, """{"eater_name":"local"}""");
+        using var kitchen = await BenchPeers.ConnectWebSocketAsync(one.InEndPoint.Port, """{"kitchen_name":"k1"}""");
         await Task.Delay(300);
         const int count = 3000;
         var remote = new List<double>(count);
@@ -225,16 +222,5 @@ public sealed class MeshBench : IBenchScenario
         return ([.. remote.Order()], [.. local.Order()]);
     }
 
-    private static byte[] Message(int i, long timestamp, string kitchen) => Encoding.UTF8.GetBytes(
-        $"{{\"metadata\":{{\"chef\":\"BenchChef\",\"kitchen\":\"{kitchen}\",\"creation_time\":1515990765.925951,\"driver\":\"packet\"}}," +
-        $"\"payload\":{{\"t\":\"{timestamp:D19}\",\"i\":\"{i:D8}\",\"lookup\":{{\"hostname\":\"www.example.com\",\"when\":1499040017.81}}}}}}");
-
-    private static async Task<ClientWebSocket> ConnectAsync(int port, string announcement)
-    {
-        var ws = new ClientWebSocket();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        await ws.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"), cts.Token);
-        await ws.SendAsync(Encoding.UTF8.GetBytes(announcement), WebSocketMessageType.Text, true, cts.Token);
-        return ws;
-    }
+    private static byte[] Message(int i, long timestamp, string kitchen) => BenchPeers.Dumpling(i, timestamp, kitchen);
 }

@@ -17,8 +17,7 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
-# The module's own copy, from the folder it loaded (module/bin, or module/bin/linux-x64): another path would not load.
-Add-Type -Path (Join-Path (Split-Path ([NetDumplings.Dumpling].Assembly.Location)) 'PacketDotNet.dll')
+# PacketDotNet comes with the module (module/NetDumplings.psm1 loads it).
 # The capture generator is test support, beside the tests of the repository the module was built in.
 & (Join-Path (Split-Path $ModulePath) 'tests/NetDumplings.Traffic/Import-Traffic.ps1')
 $engine = [NetDumplings.Chefs.DumplingChef].Assembly.Location
