@@ -4,8 +4,7 @@
 BeforeAll {
     $RepoRoot = Split-Path $PSScriptRoot
     Import-Module "$RepoRoot/NetDumplings.psd1" -Force
-    # The module's own copy, from the folder it loaded (module/bin, or module/bin/linux-x64): another path would not load.
-    Add-Type -Path (Join-Path (Split-Path ([NetDumplings.Dumpling].Assembly.Location)) 'PacketDotNet.dll')
+    # PacketDotNet comes with the module (module/NetDumplings.psm1 loads it from the folder it loads everything from).
     if (-not ('ChefTestOutlet' -as [type])) {
         Add-Type -ReferencedAssemblies ([NetDumplings.Chefs.DumplingChef].Assembly.Location), 'System.Collections.Concurrent', 'System.Runtime', 'netstandard' -TypeDefinition @'
 using System;

@@ -105,7 +105,7 @@ public sealed class HubStatusCompleter : IArgumentCompleter
     private static string? TokenText(object? token) => token switch
     {
         string s => s,
-        SecureString secure => new System.Net.NetworkCredential(string.Empty, secure).Password,
+        SecureString secure => NetDumplings.Protocol.SecureText.Of(secure),
         PSObject { BaseObject: var inner } => TokenText(inner),
         _ => null,
     };

@@ -350,13 +350,7 @@ public sealed class StartDumplingHubCommand : DumplingCmdlet
         return options;
     }
 
-    private static string? Plain(SecureString? value)
-    {
-        if (value is null) return null;
-        var pointer = System.Runtime.InteropServices.Marshal.SecureStringToGlobalAllocUnicode(value);
-        try { return System.Runtime.InteropServices.Marshal.PtrToStringUni(pointer, value.Length); }
-        finally { System.Runtime.InteropServices.Marshal.ZeroFreeGlobalAllocUnicode(pointer); }
-    }
+    private static string? Plain(SecureString? value) => value is null ? null : NetDumplings.Protocol.SecureText.Of(value);
 
     private AccessToken? Token(SecureString? value, string parameter)
     {

@@ -22,8 +22,6 @@ public static class PayloadConverter
     public const string PayloadTypeName = "NetDumplings.DumplingPayload";
 
     /// <summary>Backs the <c>Payload</c> property (see <see cref="DumplingAdapter"/>).</summary>
-    public static object? GetPayload(PSObject instance) => instance.BaseObject is Dumpling dumpling ? GetPayload(dumpling) : null;
-
     public static object? GetPayload(Dumpling dumpling)
     {
         if (s_payloads.TryGetValue(dumpling, out var cached)) return cached;

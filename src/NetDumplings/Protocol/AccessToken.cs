@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Security;
 using System.Security.Cryptography;
 using System.Text;
@@ -29,13 +28,7 @@ public sealed class AccessToken
     }
 
     /// <summary>A token from a SecureString (as PowerShell's -Token parameters take it).</summary>
-    public static AccessToken FromSecureString(SecureString value)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        var pointer = Marshal.SecureStringToGlobalAllocUnicode(value);
-        try { return new AccessToken(Marshal.PtrToStringUni(pointer, value.Length)); }
-        finally { Marshal.ZeroFreeGlobalAllocUnicode(pointer); }
-    }
+    public static AccessToken FromSecureString(SecureString value) => new(SecureText.Of(value));
 
     /// <summary>The value, for the one place that sends it (the client handshake).</summary>
     internal string Value => _value;
