@@ -342,10 +342,19 @@ public static class DumplingCodec
     /// object System.Text.Json can serialise. A null payload is the JSON null; the protocol says a
     /// handler that returns nothing makes no dumpling, which is the caller's decision.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Dumpling Create(string chef, string? kitchen, DumplingDriver driver, object? payload, double? creationTime = null)
     {
         ArgumentNullException.ThrowIfNull(chef);
+        return Create(EnvelopeHead(chef, kitchen), chef, kitchen, driver, payload, creationTime);
+    }
+
+    /// <summary>
+    /// <see cref="Create(string, string?, DumplingDriver, object?, double?)"/> with the envelope's head made beforehand
+    /// (<see cref="MakeEnvelopeHead"/>): a kitchen keeps each chef's, however many chefs it has.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static Dumpling Create(byte[] envelopeHead, string chef, string? kitchen, DumplingDriver driver, object? payload, double? creationTime = null)
+    {
         var time = creationTime ?? Now();
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
         buffer.ResetWrittenCount();
@@ -359,7 +368,7 @@ public static class DumplingCodec
         {
             // The envelope around the payload is bytes known in advance but for the time: its head (chef and kitchen,
             // escaped as the writer escapes them) is made once per chef and kitchen and copied, the time composed.
-            buffer.Write(EnvelopeHead(chef, kitchen));
+            buffer.Write(envelopeHead);
             Span<byte> text = stackalloc byte[32];
             var seconds = new JsonText(text);
             seconds.Seconds(time);
@@ -380,17 +389,25 @@ public static class DumplingCodec
         }
     }
 
-    // The last few envelope heads this thread made, found by the very strings (a kitchen passes the same ones each time).
+    // The last few envelope heads this thread made, found by the very strings (a caller passes the same ones each time).
     [ThreadStatic] private static (string Chef, string? Kitchen, byte[] Head)[]? t_heads;
     [ThreadStatic] private static int t_nextHead;
 
-    /// <summary><c>{"metadata":{"chef":...,"kitchen":...,"creation_time":</c>, as the writer writes it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static byte[] EnvelopeHead(string chef, string? kitchen)
     {
         var heads = t_heads ??= new (string, string?, byte[])[8];
         foreach (var (c, k, head) in heads)
             if (ReferenceEquals(c, chef) && ReferenceEquals(k, kitchen)) return head;
+        var made = MakeEnvelopeHead(chef, kitchen);
+        heads[t_nextHead] = (chef, kitchen, made);
+        t_nextHead = (t_nextHead + 1) % heads.Length;
+        return made;
+    }
+
+    /// <summary><c>{"metadata":{"chef":...,"kitchen":...,"creation_time":</c>, as the writer writes it.</summary>
+    internal static byte[] MakeEnvelopeHead(string chef, string? kitchen)
+    {
         var buffer = new ArrayBufferWriter<byte>(128);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
@@ -402,10 +419,7 @@ public static class DumplingCodec
             writer.WritePropertyName("creation_time"u8);
             writer.Flush();
         }
-        var made = buffer.WrittenSpan.ToArray();
-        heads[t_nextHead] = (chef, kitchen, made);
-        t_nextHead = (t_nextHead + 1) % heads.Length;
-        return made;
+        return buffer.WrittenSpan.ToArray();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

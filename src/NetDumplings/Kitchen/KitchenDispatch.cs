@@ -110,7 +110,7 @@ public sealed partial class DumplingKitchen
         Dumpling dumpling;
         try
         {
-            dumpling = DumplingCodec.Create(slot.Name, _options.Name, driver, payload);
+            dumpling = DumplingCodec.Create(slot.EnvelopeHead ??= DumplingCodec.MakeEnvelopeHead(slot.Name, _options.Name), slot.Name, _options.Name, driver, payload);
         }
         catch (Exception e)
         {
@@ -149,6 +149,8 @@ public sealed partial class DumplingKitchen
         public readonly DumplingChef Chef = chef;
         public readonly string Name = SafeName(chef);
         public long Packets, Pokes, Dumplings, Errors;
+        /// <summary>This chef's dumplings' envelope head in this kitchen (made at its first dumpling).</summary>
+        public byte[]? EnvelopeHead;
 
         public ChefStatistics Snapshot() =>
             new(Name, Volatile.Read(ref Packets), Volatile.Read(ref Pokes), Interlocked.Read(ref Dumplings), Interlocked.Read(ref Errors), DroppedBy(Chef));

@@ -92,6 +92,30 @@ public class KitchenTests
         Assert.Equal(dumplings.Count, stats.DumplingsSent);
     }
 
+    [Fact]
+    public async Task Each_of_many_chefs_dumplings_carry_its_own_name_and_the_kitchens()
+    {
+        // More chefs than any small cache of envelope heads: each slot keeps its own, in turn on every packet.
+        using var dir = new TempDir();
+        var chefs = Enumerable.Range(0, 12).Select(i => new NamedChef($"Chef\"{i}\u00e9")).ToArray();
+        var (dumplings, _, _) = await LocalAsync(
+            new DumplingKitchenOptions { Name = "k\\1", Files = [Mixed(dir, 50)], PokeInterval = TimeSpan.Zero, Filter = null }, chefs);
+        Assert.Equal(12 * 50, dumplings.Count);
+        foreach (var d in dumplings)
+        {
+            var metadata = System.Text.Json.JsonDocument.Parse(d.Utf8Json).RootElement.GetProperty("metadata");
+            Assert.Equal(d.Payload().GetProperty("chef").GetString(), metadata.GetProperty("chef").GetString());
+            Assert.Equal("k\\1", metadata.GetProperty("kitchen").GetString());
+        }
+        Assert.Equal(chefs.Select(c => c.Name).Order(), dumplings.Select(d => d.Chef).Distinct().Order());
+    }
+
+    private sealed class NamedChef(string name) : DumplingChef
+    {
+        public override string Name => name;
+        public override object? OnPacket(ChefPacket packet) => new { chef = name };
+    }
+
     /// <summary>A chef that, like a scriptblock chef with a full inbox, cannot take every packet and counts the ones it could not.</summary>
     private sealed class DroppingChef : DumplingChef
     {
