@@ -221,9 +221,7 @@ internal sealed class EaterSession(DumplingHub hub, WebSocket socket, FrameStrea
     protected override bool ExcusedFromKeepAlive =>
         Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastWritten)) < Hub.Options.KeepAliveTimeout;
 
-    public override Task RunAsync(CancellationToken cancel) => RunWithKeepAliveAsync(() => RunSessionAsync(cancel), cancel);
-
-    private async Task RunSessionAsync(CancellationToken cancel)
+    protected override async Task RunSessionAsync(CancellationToken cancel)
     {
         Stream.BeforeSocketRead = Heard;
         var sender = SendLoopAsync(cancel);

@@ -175,8 +175,11 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
         }
     }
 
-    /// <summary>Runs the session until the peer goes, the hub stops or the session ends it.</summary>
-    public abstract Task RunAsync(CancellationToken cancel);
+    /// <summary>Runs the session, with the hub's keepalive, until the peer goes, the hub stops or the session ends it.</summary>
+    public Task RunAsync(CancellationToken cancel) => RunWithKeepAliveAsync(() => RunSessionAsync(cancel), cancel);
+
+    /// <summary>The role's own session: reading a kitchen's dumplings, or sending an eater its own.</summary>
+    protected abstract Task RunSessionAsync(CancellationToken cancel);
 
     private static readonly byte[] PingFrame = [0x89, 0x00]; // a server's empty ping (RFC 6455)
     private long _lastHeard = Stopwatch.GetTimestamp();
@@ -195,7 +198,7 @@ internal abstract class HubPeer(DumplingHub hub, WebSocket socket, FrameStream s
     /// peer aborted when nothing was heard from it for KeepAliveInterval + KeepAliveTimeout while it had
     /// no excuse. Any input counts as an answer, not just the pong, which may be queued behind the input.
     /// </summary>
-    protected async Task RunWithKeepAliveAsync(Func<Task> run, CancellationToken cancel)
+    private async Task RunWithKeepAliveAsync(Func<Task> run, CancellationToken cancel)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var keepAlive = KeepAliveAsync(stop.Token);

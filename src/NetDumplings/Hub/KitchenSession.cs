@@ -68,9 +68,7 @@ internal sealed class KitchenSession(DumplingHub hub, WebSocket socket, FrameStr
 
     protected override bool ExcusedFromKeepAlive => HoldingNowTicks > 0;
 
-    public override Task RunAsync(CancellationToken cancel) => RunWithKeepAliveAsync(() => RunSessionAsync(cancel), cancel);
-
-    private async Task RunSessionAsync(CancellationToken cancel)
+    protected override async Task RunSessionAsync(CancellationToken cancel)
     {
         var acknowledging = WantsAcknowledgements;
         // The first acknowledgement says at once that this hub acknowledges (and is the right port).
